@@ -1,0 +1,188 @@
+"""``python -m benchmark``: run, setup, prefetch, table, report, status."""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import sys
+import time
+from pathlib import Path
+
+DEFAULT_FRAMEWORKS = "constantpredictor,randomforest,lightgbm"
+
+
+def _ints(text: str) -> list[int]:
+    out = []
+    for part in text.split(","):
+        lo, _, hi = part.partition("-")
+        out += list(range(int(lo), int(hi) + 1)) if hi else [int(lo)]
+    return out
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m benchmark", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="run every (framework, task, fold, seed) job; resumes an existing --out")
+    run.add_argument("--suite", default="demo", help="demo, openml-cc18, amlb-classification, openml/t/<id> or a suite YAML")
+    run.add_argument("--framework", default=DEFAULT_FRAMEWORKS, help=f"comma-separated (default {DEFAULT_FRAMEWORKS})")
+    run.add_argument("--task", default=None, help="comma-separated task names or ids of the suite to run (default all)")
+    run.add_argument("--budget", type=float, default=30, help="seconds per job for fit + predict (production: 3600)")
+    run.add_argument("--cores", type=int, default=1, help="cores per job")
+    run.add_argument("--memory", type=int, default=4096, help="memory limit per job in MB")
+    run.add_argument("--gpus", type=int, default=0, help="GPUs per job")
+    run.add_argument("--seeds", type=int, default=1, help="number of seeds (0..N-1)")
+    run.add_argument("--folds", type=_ints, default=[0], help="folds, e.g. 0 or 0-9 or 0,3 (default 0)")
+    run.add_argument("--jobs", type=int, default=1, help="jobs in parallel on this machine (jobs x cores <= machine cores)")
+    run.add_argument("--out", type=Path, default=None, help="run folder (default results/<suite>-<date>)")
+    run.add_argument("--cache-dir", type=Path, default=None, help="OpenML cache root (default $OPENML_CACHE_DIR or ~/.cache/openml)")
+    run.add_argument("--rerun-failed", action="store_true", help="run failed jobs again")
+    run.add_argument("--executor", choices=["local", "slurm"], default="local")
+    run.add_argument("--profile", type=Path, default=None, help="SLURM cluster profile YAML (with --executor slurm)")
+    run.add_argument("--dry-run", action="store_true", help="plan (and with slurm write submission scripts) without running")
+    run.add_argument("--autodl-workers", type=int, default=1, help="SLURM: spread each autodl search over N array tasks")
+
+    setup = sub.add_parser("setup", help="build each framework's own environment (idempotent)")
+    setup.add_argument("frameworks", nargs="+")
+
+    pre = sub.add_parser("prefetch", help="fill the OpenML cache (data and splits) on a machine with internet")
+    pre.add_argument("--suite", required=True)
+    pre.add_argument("--cache-dir", type=Path, default=None)
+
+    for name, helptext in (("table", "the comparison table"), ("status", "done / failed / running / pending")):
+        sp = sub.add_parser(name, help=helptext)
+        sp.add_argument("run_dir", type=Path)
+        if name == "table":
+            sp.add_argument("--format", choices=["md", "latex", "csv"], default="md")
+
+    rep = sub.add_parser("report", help="HTML report with tables, statistics and plots")
+    rep.add_argument("run_dirs", type=Path, nargs="+")
+    rep.add_argument("--out", type=Path, default=None)
+    return p
+
+
+def cmd_run(args) -> int:
+    from benchmark.execute import Limits
+    from benchmark.runner import RunPlan, run_local, start
+    from benchmark.suites import resolve_suite
+    from frameworks.base import Constraint
+
+    suite = resolve_suite(args.suite, args.cache_dir)
+    suite = suite.select(args.task.split(",") if args.task else None)
+    frameworks = [f.strip() for f in args.framework.split(",") if f.strip()]
+    budget = int(args.budget) if float(args.budget).is_integer() else args.budget
+    out = args.out or Path("results") / f"{Path(suite.name).stem.replace('/', '-')}-{dt.date.today():%Y%m%d}"
+    plan = RunPlan(suite, frameworks, Constraint(budget, args.cores, args.memory, args.gpus), args.folds,
+                   list(range(args.seeds)), out, args.jobs, args.rerun_failed, Limits())
+    if args.executor == "slurm":
+        from slurm.executor import run_slurm  # noqa: PLC0415 - optional backend
+        return run_slurm(plan, args)
+    if args.dry_run:
+        from benchmark.runner import validate
+        validate(plan)
+        print(f"{len(plan.jobs())} jobs: {len(frameworks)} frameworks x {len(suite.tasks)} tasks x "
+              f"{len(plan.folds)} folds x {len(plan.seeds)} seeds, {args.jobs} at a time, into {out}")
+        return 0
+    jobs = start(plan)
+    print(f"{len(jobs)} jobs to run into {out} ({len(plan.jobs()) - len(jobs)} already recorded)")
+    _run_with_progress(plan, jobs)
+    return _print_table(out)
+
+
+def _run_with_progress(plan, jobs) -> None:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+    from benchmark.runner import run_local
+
+    failed = 0
+    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TextColumn("failed {task.fields[failed]}"), TimeElapsedColumn(), TextColumn("ETA"),
+                  TimeRemainingColumn(), TextColumn("{task.fields[last]}")) as bar:
+        tid = bar.add_task("jobs", total=len(jobs), failed=0, last="")
+
+        def progress(row):
+            nonlocal failed
+            failed += bool(row["failure"])
+            status = row["failure"] or f"acc {row['acc']:.3f}"
+            bar.update(tid, advance=1, failed=failed, last=f"{row['job']}: {status}")
+
+        run_local(plan, jobs, progress)
+
+
+def _print_table(run_dir: Path) -> int:
+    from benchmark.results import read_results
+    from benchmark.table import comparison_table, framework_summary
+
+    df = read_results(run_dir)
+    print(comparison_table(df, "md"))
+    summary = framework_summary(df)
+    if not summary.empty:
+        print(summary.to_markdown() if _has_tabulate() else summary.to_string())
+    return 0
+
+
+def _has_tabulate() -> bool:
+    try:
+        import tabulate  # noqa: F401
+        return True
+    except ImportError:
+        return False
+
+
+def cmd_table(args) -> int:
+    from benchmark.results import read_results
+    from benchmark.runfolder import read_identity
+    from benchmark.table import comparison_table
+
+    read_identity(args.run_dir)
+    if args.format == "md":
+        return _print_table(args.run_dir)
+    sys.stdout.write(comparison_table(read_results(args.run_dir), args.format))
+    return 0
+
+
+def cmd_status(args) -> int:
+    from benchmark.status import print_status
+    return print_status(args.run_dir)
+
+
+def cmd_setup(args) -> int:
+    from benchmark.runner import prepare_frameworks
+    from frameworks.registry import check_frameworks, get_framework
+
+    check_frameworks(args.frameworks)
+    errors = prepare_frameworks(args.frameworks)
+    for name in args.frameworks:
+        print(f"{name}: {'FAILED: ' + errors[name] if name in errors else 'ready, version ' + get_framework(name).version()}")
+    return 1 if errors else 0
+
+
+def cmd_prefetch(args) -> int:
+    from benchmark.suites import prefetch, resolve_suite
+
+    suite = resolve_suite(args.suite, args.cache_dir)
+    t0 = time.time()
+    fetched = prefetch(suite, progress=lambda tid: print(f"fetched task {tid}", flush=True))
+    print(f"{len(fetched)} task(s) fetched, {len(suite.tasks) - len(fetched)} already cached ({time.time() - t0:.0f} s)")
+    return 0
+
+
+def cmd_report(args) -> int:
+    from benchmark.report import write_report  # noqa: PLC0415
+    out = write_report(args.run_dirs, args.out)
+    print(f"report written to {out}")
+    return 0
+
+
+def main(argv=None) -> int:
+    from benchmark.runfolder import IncompatibleRun
+    from benchmark.runner import RunError
+    from benchmark.tasks import TaskError
+
+    args = build_parser().parse_args(argv)
+    handler = {"run": cmd_run, "setup": cmd_setup, "prefetch": cmd_prefetch, "table": cmd_table,
+               "status": cmd_status, "report": cmd_report}[args.command]
+    try:
+        return handler(args)
+    except (TaskError, RunError, IncompatibleRun, FileNotFoundError, ValueError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2

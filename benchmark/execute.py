@@ -1,0 +1,185 @@
+"""Run one job in its own process session under the run's limits and record its row.
+
+This is the one place where a job is executed: local runs call it from a thread pool, and each
+SLURM array task calls it on its node, so limits, containment and rows are identical.
+
+The job process is started in a new session (its own process group). The parent polls it:
+past the wall-clock limit (budget + 15% + a start-up allowance) or over the memory limit
+(resident memory of the whole process tree), the group and every descendant seen are sent
+SIGTERM, then SIGKILL after a grace period. Whatever happened, one complete row is appended.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import psutil
+
+from benchmark.job_process import RESULT_FILE, write_json_atomic
+from benchmark.jobs import Job
+from benchmark.results import append_row
+
+OVERRUN_ALLOWANCE = 0.15      # AMLB-like: ~15% over the budget before a job counts as hung
+STARTUP_ALLOWANCE_S = 20.0    # interpreter start, imports and data loading, outside the framework's budget
+KILL_GRACE_S = 5.0
+POLL_S = 0.1
+RUNNING_FILE = "running.json"
+LOG_FILE = "job.log"
+
+
+@dataclass(frozen=True)
+class Limits:
+    startup_s: float = STARTUP_ALLOWANCE_S
+    kill_grace_s: float = KILL_GRACE_S
+
+    def wall_s(self, budget_s: float) -> float:
+        return budget_s * (1 + OVERRUN_ALLOWANCE) + self.startup_s
+
+
+def app_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("automl-bench")
+    except PackageNotFoundError:
+        return "dev"
+
+
+def _job_env(job: Job) -> dict:
+    env = dict(os.environ)
+    threads = str(job.constraint.cores)
+    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        env[var] = threads
+    if job.constraint.gpus == 0:
+        env.setdefault("CUDA_VISIBLE_DEVICES", "")
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+class _Watch:
+    """The job's process tree: descendants seen so far and peak resident memory."""
+
+    def __init__(self, proc: subprocess.Popen):
+        self.root = psutil.Process(proc.pid)
+        self.seen: dict[int, psutil.Process] = {proc.pid: self.root}
+        self.peak_mb = 0.0
+
+    def rss_mb(self) -> float:
+        try:
+            self.seen.update((p.pid, p) for p in self.root.children(recursive=True))
+        except psutil.NoSuchProcess:
+            pass
+        total = 0
+        for p in list(self.seen.values()):
+            try:
+                total += p.memory_info().rss
+            except psutil.Error:
+                pass
+        mb = total / 2**20
+        self.peak_mb = max(self.peak_mb, mb)
+        return mb
+
+    def kill_all(self, pgid: int, grace_s: float) -> None:
+        """SIGTERM the group and every descendant seen, then SIGKILL what is left."""
+        self.rss_mb()  # refresh descendants once more
+        alive = [p for p in self.seen.values() if p.is_running()]
+        for sig in (signal.SIGTERM, signal.SIGKILL):
+            try:
+                os.killpg(pgid, sig)
+            except ProcessLookupError:
+                pass
+            for p in alive:
+                try:
+                    p.send_signal(sig)
+                except psutil.Error:
+                    pass
+            if sig == signal.SIGTERM:
+                _, alive = psutil.wait_procs(alive, timeout=grace_s)
+                if not alive:
+                    break
+
+
+def execute_job(run_dir: Path, job: Job, limits: Limits = Limits(), mode: str = "local") -> dict:
+    """Run ``job``, append its row to ``run_dir/results.csv`` and return the row. ``mode`` names the
+    executor (AMLB's ``mode`` column: local, slurm)."""
+    job_dir = job.dir(run_dir)
+    job_dir.mkdir(parents=True, exist_ok=True)
+    for stale in (RESULT_FILE, "predictions.csv"):
+        (job_dir / stale).unlink(missing_ok=True)
+    (job_dir / "job.json").write_text(json.dumps(job.to_dict(), indent=1))
+    started = dt.datetime.now(dt.timezone.utc)
+    t0 = time.monotonic()
+    wall_limit = limits.wall_s(job.constraint.budget_s)
+    failure, reason = "", ""
+    with open(job_dir / LOG_FILE, "ab") as log:
+        proc = subprocess.Popen([sys.executable, "-m", "benchmark.job_process", str(job_dir)],
+                                stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                start_new_session=True, env=_job_env(job), cwd=job_dir)
+        write_json_atomic(job_dir / RUNNING_FILE, {"pid": proc.pid, "host": socket.gethostname(),
+                                                   "started": started.isoformat()})
+        watch = _Watch(proc)
+        while proc.poll() is None:
+            if watch.rss_mb() > job.constraint.memory_mb:
+                failure, reason = "memory", f"exceeded the memory limit of {job.constraint.memory_mb} MB"
+            elif time.monotonic() - t0 > wall_limit:
+                failure, reason = "timeout", (f"exceeded the wall-clock limit of {wall_limit:.0f} s "
+                                              f"(budget {job.constraint.budget_s} s)")
+            if failure:
+                break
+            time.sleep(POLL_S)
+        # Kill the whole group even after a normal exit: helpers (JVMs, Ray) must not outlive a job.
+        watch.kill_all(proc.pid, limits.kill_grace_s)
+        proc.wait()
+    duration = time.monotonic() - t0
+    row = _row(job, job_dir, started, duration, watch.peak_mb, proc.returncode, failure, reason)
+    row["mode"] = mode
+    append_row(run_dir, row)
+    (job_dir / RUNNING_FILE).unlink(missing_ok=True)
+    return row
+
+
+def record_failure(run_dir: Path, job: Job, kind: str, reason: str, mode: str = "local", duration: float = 0.0) -> dict:
+    """Append a failure row for a job that never ran or whose process vanished (setup, node failure)."""
+    row = _row(job, job.dir(run_dir), dt.datetime.now(dt.timezone.utc), duration, 0.0, None, kind, reason)
+    row["mode"] = mode
+    append_row(run_dir, row)
+    return row
+
+
+def _row(job: Job, job_dir: Path, started, duration, peak_mb, returncode, failure, reason) -> dict:
+    try:
+        result = json.loads((job_dir / RESULT_FILE).read_text())
+    except (OSError, ValueError):
+        result = {}
+    if not failure:
+        failure, reason = result.get("failure", ""), result.get("info", "")
+    if not failure and not result:
+        if returncode is not None and returncode < 0:
+            sig = signal.Signals(-returncode).name
+            failure = "killed" if sig in ("SIGKILL", "SIGTERM") else "exception"
+            reason = f"job process died from {sig}"
+        else:
+            failure, reason = "exception", f"job process exited with code {returncode} without a result"
+    c = job.constraint
+    framework_s = result.get("framework_duration")
+    return {
+        "id": job.task.id, "task": job.task.name, "framework": job.framework, "constraint": c.name,
+        "fold": job.fold, "type": result.get("type"), "result": None if failure else result.get("acc"),
+        "metric": "acc", "mode": "local", "version": result.get("version"), "params": result.get("params"),
+        "app_version": app_version(), "utc": started.isoformat(timespec="seconds"),
+        "duration": round(duration, 3), "training_duration": result.get("training_duration"),
+        "predict_duration": result.get("predict_duration"), "models_count": result.get("models_count"),
+        "seed": job.seed, "info": reason,
+        **{m: None if failure else result.get(m) for m in ("acc", "auc", "balacc", "logloss")},
+        "budget": c.budget_s, "cores": c.cores, "memory_mb": c.memory_mb, "gpus": c.gpus,
+        "failure": failure, "peak_memory_mb": round(peak_mb, 1),
+        "overrun": round(framework_s / c.budget_s - 1, 4) if framework_s else None, "job": job.key,
+    }

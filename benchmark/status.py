@@ -1,0 +1,45 @@
+"""``python -m benchmark status RUN``: how many jobs are done, failed, running and pending."""
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+
+import yaml
+
+from benchmark.results import read_results
+from benchmark.runfolder import RUN_FILE, read_identity, running_jobs
+from benchmark.table import framework_summary
+
+
+def planned_keys(run_dir: Path) -> set[str]:
+    """Every job key that some invocation of this folder asked for."""
+    doc = yaml.safe_load((Path(run_dir) / RUN_FILE).read_text()) or {}
+    keys = set()
+    for inv in doc.get("invocations", []):
+        for fw, task, fold, seed in itertools.product(inv.get("frameworks", []), inv.get("tasks", []),
+                                                      inv.get("folds", []), inv.get("seeds", [])):
+            keys.add(f"{fw}/{task}/fold{fold}_seed{seed}")
+    return keys
+
+
+def job_states(run_dir: Path) -> dict[str, str]:
+    """job key -> done | failed | running | pending."""
+    results = read_results(run_dir)
+    states = {k: "pending" for k in planned_keys(run_dir)}
+    for key in running_jobs(run_dir):
+        states[key] = "running"
+    for key, failure in zip(results.get("job", []), results.get("failure", [])):
+        if states.get(key) != "running":
+            states[key] = "failed" if isinstance(failure, str) and failure else "done"
+    return states
+
+
+def print_status(run_dir: Path) -> int:
+    read_identity(run_dir)
+    states = job_states(run_dir)
+    counts = {s: sum(v == s for v in states.values()) for s in ("done", "failed", "running", "pending")}
+    print(f"{run_dir}: " + ", ".join(f"{n} {s}" for s, n in counts.items()) + f" (of {len(states)})")
+    summary = framework_summary(read_results(run_dir))
+    if not summary.empty:
+        print(summary.to_string())
+    return 0

@@ -1,0 +1,95 @@
+"""The paper's comparison table and the per-framework summary, from ``results.csv`` rows.
+
+Accuracy is averaged over folds within a seed, then reported as mean ± std over seeds. A cell
+is ``-`` when the framework produced no predictions for that dataset; a cell where some of its
+jobs failed gets a footnote mark; the best mean of each row is marked.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+FORMATS = ("md", "latex", "csv")
+
+
+def _ok(df: pd.DataFrame) -> pd.Series:
+    return df["failure"].fillna("").astype(str).eq("") & df["result"].notna()
+
+
+def cell_stats(df: pd.DataFrame) -> pd.DataFrame:
+    """Per (task, framework): mean, std over seeds, jobs, failed jobs, failure kinds."""
+    df = df.assign(ok=_ok(df))
+    per_seed = (df[df.ok].groupby(["task", "framework", "seed"], observed=True)["result"].mean()
+                .groupby(["task", "framework"], observed=True))
+    stats = pd.DataFrame({"mean": per_seed.mean(), "std": per_seed.std(ddof=0), "seeds": per_seed.size()})
+    counts = df.groupby(["task", "framework"], observed=True).agg(jobs=("ok", "size"), done=("ok", "sum"))
+    kinds = (df[~df.ok].groupby(["task", "framework"], observed=True)["failure"]
+             .agg(lambda s: ", ".join(sorted(set(s.fillna("exception").astype(str))))))
+    out = counts.join(stats).join(kinds.rename("kinds"))
+    out["failed"] = out["jobs"] - out["done"]
+    return out
+
+
+def comparison_table(df: pd.DataFrame, fmt: str = "md", digits: int = 4) -> str:
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown table format {fmt!r}; use one of {', '.join(FORMATS)}")
+    if df.empty:
+        return "no results yet\n"
+    stats = cell_stats(df)
+    tasks = list(dict.fromkeys(df["task"]))
+    frameworks = list(dict.fromkeys(df["framework"]))
+    means = stats["mean"].unstack("framework").reindex(index=tasks, columns=frameworks)
+    best = means.max(axis=1)
+    notes: list[str] = []
+    cells = {}
+    for (task, fw), s in stats.iterrows():
+        if np.isnan(s["mean"]):
+            text = "-"
+        else:
+            text = f"{s['mean']:.{digits}f} ± {0.0 if np.isnan(s['std']) else s['std']:.{digits}f}"
+            if np.isclose(s["mean"], best[task]):
+                text = {"md": f"**{text}**", "latex": f"\\textbf{{{text}}}", "csv": f"{text} *"}[fmt]
+            if s["failed"]:
+                notes.append(f"{fw} on {task}: {int(s['failed'])} of {int(s['jobs'])} jobs failed ({s['kinds']})")
+                text += {"md": f" [{len(notes)}]", "latex": f"\\textsuperscript{{{len(notes)}}}", "csv": f" [{len(notes)}]"}[fmt]
+        cells[(task, fw)] = text
+    grid = pd.DataFrame([[cells.get((t, f), "") for f in frameworks] for t in tasks], index=tasks, columns=frameworks)
+    grid.index.name = "dataset"
+    return _render(grid, notes, fmt)
+
+
+def _render(grid: pd.DataFrame, notes: list[str], fmt: str) -> str:
+    if fmt == "csv":
+        return grid.to_csv() + "".join(f'"[{i}] {n}"\n' for i, n in enumerate(notes, 1))
+    if fmt == "latex":
+        header = "dataset & " + " & ".join(_tex(c) for c in grid.columns) + r" \\"
+        body = "\n".join(_tex(t) + " & " + " & ".join(row.replace("±", r"$\pm$") for row in grid.loc[t]) + r" \\"
+                         for t in grid.index)
+        foot = "".join(f"\\footnotesize{{{i}: {_tex(n)}}}\\\\\n" for i, n in enumerate(notes, 1))
+        return ("\\begin{tabular}{l" + "c" * len(grid.columns) + "}\n\\toprule\n" + header + "\n\\midrule\n"
+                + body + "\n\\bottomrule\n\\end{tabular}\n" + foot)
+    lines = ["| dataset | " + " | ".join(grid.columns) + " |", "|---" * (len(grid.columns) + 1) + "|"]
+    lines += [f"| {t} | " + " | ".join(grid.loc[t]) + " |" for t in grid.index]
+    lines += [""] + [f"[{i}] {n}" for i, n in enumerate(notes, 1)]
+    return "\n".join(lines) + "\n"
+
+
+def _tex(text: str) -> str:
+    return str(text).replace("_", r"\_").replace("%", r"\%").replace("&", r"\&")
+
+
+def framework_summary(df: pd.DataFrame) -> pd.DataFrame:
+    """Per framework: version, jobs, failures by kind, and budget overrun (median and worst)."""
+    if df.empty:
+        return pd.DataFrame()
+    df = df.assign(ok=_ok(df), failure=df["failure"].fillna("").astype(str))
+    rows = []
+    for fw, g in df.groupby("framework", sort=False):
+        versions = sorted(set(g["version"].dropna().astype(str)))
+        over = pd.to_numeric(g["overrun"], errors="coerce").dropna()
+        kinds = g.loc[~g.ok, "failure"].replace("", "exception").value_counts()
+        rows.append({"framework": fw, "version": ", ".join(versions) or "?", "jobs": len(g), "done": int(g.ok.sum()),
+                     "failures": ", ".join(f"{k} {v}" for k, v in kinds.items()) or "none",
+                     "overrun_median": f"{over.median():+.1%}" if len(over) else "-",
+                     "overrun_worst": f"{over.max():+.1%}" if len(over) else "-"})
+    return pd.DataFrame(rows).set_index("framework")
