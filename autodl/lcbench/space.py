@@ -1,0 +1,62 @@
+"""LCBench's 7-hyperparameter search space (Zimmer, Lindauer, Hutter 2021) and its fixed settings.
+
+Funnel-shaped MLPs trained with SGD and cosine annealing; the names and ranges are LCBench's,
+so configurations written here read like LCBench's own.
+"""
+from __future__ import annotations
+
+from ConfigSpace import ConfigurationSpace, Float, Integer
+
+from autodl.importance.params import Param, params_from_configspace
+
+HYPERPARAMETERS = ("batch_size", "learning_rate", "momentum", "weight_decay", "num_layers", "max_units", "max_dropout")
+
+# Entries LCBench stores in every configuration next to the sampled ones.
+FIXED = {
+    "imputation_strategy": "mean",
+    "learning_rate_scheduler": "cosine_annealing",
+    "loss": "cross_entropy_weighted",
+    "network": "shapedmlpnet",
+    "normalization_strategy": "standardize",
+    "optimizer": "sgd",
+    "cosine_annealing_eta_min": 1e-08,
+    "activation": "relu",
+    "mlp_shape": "funnel",
+}
+
+
+def configspace(seed: int | None = None) -> ConfigurationSpace:
+    return ConfigurationSpace(
+        name="lcbench",
+        seed=seed,
+        space=[
+            Integer("batch_size", (16, 512), log=True),
+            Float("learning_rate", (1e-4, 1e-1), log=True),
+            Float("momentum", (0.1, 0.99)),
+            Float("weight_decay", (1e-5, 1e-1)),
+            Integer("num_layers", (1, 5)),
+            Integer("max_units", (64, 1024), log=True),
+            Float("max_dropout", (0.0, 1.0)),
+        ],
+    )
+
+
+def lcbench_params() -> list[Param]:
+    by_name = {p.name: p for p in params_from_configspace(configspace())}
+    return [by_name[name] for name in HYPERPARAMETERS]
+
+
+def sample_configs(n: int, seed: int, epochs: int) -> list[dict]:
+    """n random configurations in LCBench's form (sampled values plus the fixed entries)."""
+    space = configspace(seed=seed)
+    sampled = space.sample_configuration(n) if n > 1 else [space.sample_configuration()]
+    configs = []
+    for config in sampled[:n]:
+        values = {name: _plain(config[name]) for name in HYPERPARAMETERS}
+        configs.append({**values, **FIXED, "cosine_annealing_T_max": epochs})
+    return configs
+
+
+def _plain(value):
+    """numpy scalars to Python ones, so configurations serialise to JSON unchanged."""
+    return value.item() if hasattr(value, "item") else value

@@ -1,0 +1,98 @@
+"""python -m autodl.importance on a real BOHB run folder and on LCBench-layout data, and its bad-input messages."""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from autodl.importance.__main__ import main
+from importance_fixtures import run_bohb, write_lcbench_json
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def bohb_run(tmp_path_factory):
+    return run_bohb(tmp_path_factory.mktemp("bohb") / "run")
+
+
+def ranked(output: str, budget: str, method: str) -> list[str]:
+    lines = output.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith(f"budget {budget} "))
+    line = next(line for line in lines[start + 1:start + 3] if line.split()[0] == method)
+    return line.split()[1::2]
+
+
+@pytest.mark.timeout(120)
+def test_run_folder_ranks_the_hyperparameter_that_matters_first(bohb_run, tmp_path, capsys):
+    assert main([str(bohb_run), "--budget", "all", "--out", str(tmp_path), "--trees", "16"]) == 0
+    out = capsys.readouterr().out
+    for budget in ("3", "9"):
+        assert ranked(out, budget, "fANOVA")[0] == "lr"
+        assert ranked(out, budget, "LPI")[0] == "lr"
+        # momentum is inactive for adam configurations: imputed, still analysed
+        assert set(ranked(out, budget, "fANOVA")) == {"lr", "num_layers", "optimizer", "momentum"}
+    rows = pd.read_csv(tmp_path / "importance.csv")
+    assert set(rows["budget"]) == {3.0, 9.0} and set(rows["method"]) == {"fanova", "lpi"}
+    assert rows["importance"].notna().all()
+    assert (tmp_path / "importance.png").stat().st_size > 0
+    assert "| budget | hyperparameter | fANOVA | LPI |" in (tmp_path / "importance.md").read_text()
+
+
+def test_lcbench_json_writes_ranking_and_both_figures(tmp_path, capsys):
+    data = write_lcbench_json(tmp_path / "lc.json", datasets=2, configs=30, epochs=3)
+    assert main([str(data), "--budget", "1,3", "--trees", "16"]) == 0
+    out = capsys.readouterr().out
+    assert ranked(out, "3", "fANOVA")[0] == "learning_rate"
+    assert ranked(out, "1", "LPI")[0] == "learning_rate"
+    assert "2 dataset(s)" in out
+    folder = tmp_path / "lc_importance"
+    assert (folder / "importance.png").exists()
+    assert (folder / "val_accuracy_by_dataset_epoch3.png").exists()
+    summary = pd.read_csv(folder / "importance_summary.csv")
+    assert set(summary["groups"]) == {2}
+
+
+def test_constant_hyperparameter_is_dropped_with_a_note(tmp_path, capsys):
+    data = write_lcbench_json(tmp_path / "lc.json", datasets=1, configs=20, epochs=2, constant={"num_layers": 3})
+    assert main([str(data), "--budget", "2", "--trees", "8", "--out", str(tmp_path / "out")]) == 0
+    captured = capsys.readouterr()
+    assert "'num_layers' is constant in the data (= 3); dropped" in captured.err
+    rows = pd.read_csv(tmp_path / "out" / "importance.csv")
+    assert "num_layers" not in set(rows["hyperparameter"]) and rows["importance"].notna().all()
+
+
+def test_budget_not_in_the_data_lists_the_available_ones(tmp_path, capsys):
+    data = write_lcbench_json(tmp_path / "lc.json", datasets=1, configs=5, epochs=4)
+    assert main([str(data), "--budget", "7"]) == 2
+    assert "error: budget 7 is not in the data; epoch available: 1-4" in capsys.readouterr().err
+
+
+def test_run_folder_without_finished_evaluations(tmp_path, capsys):
+    (tmp_path / "configs.json").write_text(json.dumps([[0, 0, 0], {"lr": 0.01}, {}]) + "\n")
+    failed = [[0, 0, 0], 3.0, {"submitted": 0, "started": 0, "finished": 1}, None, "Traceback: out of memory"]
+    (tmp_path / "results.json").write_text(json.dumps(failed) + "\n")
+    assert main([str(tmp_path), "--budget", "3"]) == 2
+    assert "no finished evaluations (1 failed or unfinished in results.json)" in capsys.readouterr().err
+
+
+def test_folder_that_is_not_a_run(tmp_path, capsys):
+    assert main([str(tmp_path), "--budget", "3"]) == 2
+    assert "no configs.json + results.json" in capsys.readouterr().err
+
+
+def test_json_that_is_not_lcbench_layout(tmp_path, capsys):
+    (tmp_path / "x.json").write_text(json.dumps({"a": [1, 2]}))
+    assert main([str(tmp_path / "x.json"), "--budget", "1"]) == 2
+    assert "LCBench's layout" in capsys.readouterr().err
+
+
+@pytest.mark.timeout(120)
+def test_module_entry_point(tmp_path):
+    data = write_lcbench_json(tmp_path / "lc.json", datasets=1, configs=10, epochs=2)
+    done = subprocess.run([sys.executable, "-m", "autodl.importance", str(data), "--budget", "2", "--trees", "8"],
+                          cwd=REPO, capture_output=True, text=True, timeout=110)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("budget 2 epoch (1 dataset(s)")
