@@ -1,0 +1,64 @@
+"""Test-only framework adapters that misbehave on purpose. Job processes import them by
+``tests.adapters:Name``, so the repository root must be on their PYTHONPATH."""
+from __future__ import annotations
+
+import os
+import signal
+import time
+
+import numpy as np
+import pandas as pd
+
+from frameworks.base import Framework, FrameworkResult
+
+
+class _Test(Framework):
+    def version(self) -> str:
+        return "test"
+
+    @staticmethod
+    def uniform(train, test_X, target) -> pd.DataFrame:
+        classes = sorted(train[target].astype(str).unique())
+        return pd.DataFrame(np.full((len(test_X), len(classes)), 1 / len(classes)), columns=classes)
+
+
+class Crash(_Test):
+    def run(self, train, test_X, target, constraint, seed, workdir):
+        raise RuntimeError("boom: this adapter always crashes")
+
+
+class Segfault(_Test):
+    def run(self, train, test_X, target, constraint, seed, workdir):
+        os.kill(os.getpid(), signal.SIGSEGV)
+
+
+class Hang(_Test):
+    def run(self, train, test_X, target, constraint, seed, workdir):
+        while True:
+            time.sleep(1)
+
+
+class MemoryHog(_Test):
+    def run(self, train, test_X, target, constraint, seed, workdir):
+        hog = []
+        while True:                      # 100 MB at a time, touched so it is resident
+            hog.append(np.ones(100 * 2**20 // 8))
+            time.sleep(0.05)
+
+
+class WrongRows(_Test):
+    def run(self, train, test_X, target, constraint, seed, workdir):
+        return FrameworkResult(self.uniform(train, test_X, target).iloc[:-1])
+
+
+class BadProbabilities(_Test):
+    def run(self, train, test_X, target, constraint, seed, workdir):
+        return FrameworkResult(self.uniform(train, test_X, target) * 3)
+
+
+class Slow(_Test):
+    """Sleeps a little, then predicts uniformly: lets a test kill the runner mid-run."""
+
+    def run(self, train, test_X, target, constraint, seed, workdir):
+        time.sleep(float(os.environ.get("SLOW_ADAPTER_SECONDS", "1.0")))
+        return FrameworkResult(self.uniform(train, test_X, target), models_count=0)

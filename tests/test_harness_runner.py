@@ -1,0 +1,132 @@
+"""The runner end to end with real job processes: successes, every failure kind, resume."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+
+from benchmark.execute import Limits, execute_job
+from benchmark.jobs import Job
+from benchmark.results import COLUMNS, read_results
+from benchmark.runner import RunPlan, run_local, start
+from benchmark.suites import resolve_suite
+from frameworks.base import Constraint
+
+FAST = Limits(startup_s=8, kill_grace_s=2)
+
+
+def _job(framework: str, task: str = "iris", budget: int = 5, memory_mb: int = 2048, seed: int = 0) -> Job:
+    return Job(framework, resolve_suite("demo").select([task]).tasks[0], 0, seed, Constraint(budget, 1, memory_mb))
+
+
+def test_demo_run_end_to_end(tmp_path):
+    suite = resolve_suite("demo")
+    plan = RunPlan(suite, ["constantpredictor", "randomforest"], Constraint(10, 1, 2048), [0], [0, 1], tmp_path, 2)
+    jobs = start(plan)
+    assert len(jobs) == 3 * 2 * 2
+    run_local(plan, jobs)
+    df = read_results(tmp_path)
+    assert list(df.columns) == COLUMNS
+    assert len(df) == 12 and (df["failure"].isna() | (df["failure"] == "")).all()
+    rf = df[(df.framework == "randomforest") & (df.task == "iris")]
+    assert (rf["acc"] > 0.8).all()
+    const = df[(df.framework == "constantpredictor") & (df.task == "iris")]
+    assert const["acc"].iloc[0] == pytest.approx(1 / 3, abs=0.01)
+    job_dir = tmp_path / "jobs" / "randomforest" / "iris" / "fold0_seed1"
+    predictions = (job_dir / "predictions.csv").read_text().splitlines()
+    assert predictions[0] == "setosa,versicolor,virginica,predictions,truth" and len(predictions) == 16
+    assert (job_dir / "job.log").exists() and not (job_dir / "running.json").exists()
+    assert (tmp_path / "run.yaml").exists()
+
+
+@pytest.mark.parametrize("adapter, kind, reason", [
+    ("Crash", "exception", "boom: this adapter always crashes"),
+    ("Segfault", "exception", "SIGSEGV"),
+    ("WrongRows", "invalid_predictions", "expected 15 test rows"),
+    ("BadProbabilities", "invalid_predictions", "must sum to 1"),
+])
+def test_failures_become_rows(tmp_path, job_env, adapter, kind, reason):
+    row = execute_job(tmp_path, _job(f"tests.adapters:{adapter}"), FAST)
+    assert row["failure"] == kind and reason in row["info"]
+    assert row["result"] is None and row["acc"] is None
+    stored = read_results(tmp_path)
+    assert len(stored) == 1 and stored["failure"].iloc[0] == kind
+
+
+def test_hang_is_killed_as_timeout(tmp_path, job_env):
+    t0 = time.monotonic()
+    row = execute_job(tmp_path, _job("tests.adapters:Hang", budget=1), Limits(startup_s=4, kill_grace_s=1))
+    assert row["failure"] == "timeout" and "wall-clock limit" in row["info"]
+    assert time.monotonic() - t0 < 30
+    assert not _job_processes(tmp_path)
+
+
+def test_memory_limit(tmp_path, job_env):
+    row = execute_job(tmp_path, _job("tests.adapters:MemoryHog", budget=30, memory_mb=600), FAST)
+    assert row["failure"] == "memory" and "600 MB" in row["info"]
+    assert row["peak_memory_mb"] > 600
+    assert not _job_processes(tmp_path)
+
+
+def test_one_crash_does_not_stop_the_others(tmp_path, job_env):
+    plan = RunPlan(resolve_suite("demo").select(["iris"]), ["tests.adapters:Crash", "constantpredictor"],
+                   Constraint(5, 1, 2048), [0], [0, 1], tmp_path, 2, limits=FAST)
+    run_local(plan, start(plan))
+    df = read_results(tmp_path)
+    assert sorted(df.groupby("framework")["failure"].apply(lambda s: s.fillna("").tolist()).items()) == [
+        ("constantpredictor", ["", ""]), ("tests.adapters:Crash", ["exception", "exception"])]
+
+
+def _job_processes(run_dir: Path) -> list:
+    out = []
+    for p in psutil.process_iter(["cmdline"]):
+        cmd = " ".join(p.info["cmdline"] or [])
+        if "benchmark.job_process" in cmd and str(run_dir) in cmd:
+            out.append(p)
+    return out
+
+
+def _raw_rows(run_dir: Path) -> list[str]:
+    return (run_dir / "results.csv").read_text().splitlines()[1:]
+
+
+def test_resume_after_sigkill_loses_and_duplicates_nothing(tmp_path, job_env):
+    out = tmp_path / "run"
+    cmd = [sys.executable, "-m", "benchmark", "run", "--framework", "tests.adapters:Slow", "--seeds", "4",
+           "--budget", "5", "--out", str(out)]
+    env = dict(os.environ, SLOW_ADAPTER_SECONDS="0.5")
+    runner = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if (out / "results.csv").exists() and len(_raw_rows(out)) >= 3:
+            break
+        time.sleep(0.05)
+    runner.send_signal(signal.SIGKILL)
+    runner.wait()
+    finished = _raw_rows(out)
+    assert 3 <= len(finished) < 12, "the runner should have been killed mid-run"
+    # resume: only the missing jobs run, nothing is duplicated, finished rows are untouched
+    resumed = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+    assert resumed.returncode == 0, resumed.stderr
+    assert f"({len(finished)} already recorded)" in resumed.stdout
+    rows = _raw_rows(out)
+    assert rows[: len(finished)] == finished
+    df = read_results(out)
+    assert len(rows) == 12 and df["job"].nunique() == 12
+    assert (df["failure"].fillna("") == "").all()
+
+
+def test_rerun_failed(tmp_path, job_env):
+    suite = resolve_suite("demo").select(["iris"])
+    plan = RunPlan(suite, ["tests.adapters:Crash"], Constraint(5, 1, 2048), [0], [0], tmp_path, limits=FAST)
+    run_local(plan, start(plan))
+    assert start(plan) == []                         # failed jobs are not retried by default
+    plan.rerun_failed = True
+    again = start(plan)
+    assert [j.key for j in again] == ["tests.adapters:Crash/iris/fold0_seed0"]
