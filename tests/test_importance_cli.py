@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from autodl.importance.__main__ import main
-from importance_fixtures import run_bohb, write_lcbench_json
+from tests.importance_fixtures import run_bohb, write_lcbench_json
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -60,3 +60,25 @@ def sample_configs(n: int, seed: int, epochs: int) -> list[dict]:
 def _plain(value):
     """numpy scalars to Python ones, so configurations serialise to JSON unchanged."""
     return value.item() if hasattr(value, "item") else value
+
+
+def to_trainer_config(config: dict) -> dict:
+    """An LCBench configuration in autodl's own hyperparameter names (autodl.space), checked there.
+
+    Funnel MLP with ReLU, no batch norm, SGD with momentum, cosine annealing over the run,
+    mean imputation, standardisation, one-hot categoricals; no mixup, SWA, snapshots or lookahead.
+    """
+    from autodl.space import complete_config
+
+    missing = [name for name in HYPERPARAMETERS if name not in config]
+    if missing:
+        raise ValueError(f"LCBench configuration lacks {missing}; it needs all of {list(HYPERPARAMETERS)}")
+    return complete_config({
+        "network": "mlp", "mlp_shape": "funnel", "activation": "relu", "mlp_batch_norm": "off",
+        "mlp_layers": int(config["num_layers"]), "mlp_units": int(config["max_units"]),
+        "dropout": "on", "max_dropout": float(config["max_dropout"]),
+        "optimizer": "sgd", "lr": float(config["learning_rate"]), "momentum": float(config["momentum"]),
+        "weight_decay": float(config["weight_decay"]), "batch_size": int(config["batch_size"]),
+        "cosine": "on", "mixup": "off", "swa": "off", "snapshot": "off", "lookahead": "off",
+        "imputation": "mean", "scaling": "standard", "cat_encoding": "one_hot", "svd": "off",
+    })
