@@ -1,0 +1,51 @@
+"""Learning-curve vocabulary (LCBench's tags) and the gradient statistics of one step.
+
+Gradient statistics are taken over the raw (signed) gradient values currently stored in
+``.grad``: globally over all parameters, and per layer, where a layer is each ``nn.Linear``
+module in registration order (weight and bias together), numbered from 0.
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+
+QUANTILES = {"q10": 0.10, "q25": 0.25, "q75": 0.75, "q90": 0.90}
+
+
+def _summary(values: np.ndarray) -> dict:
+    if values.size == 0:
+        return {k: float("nan") for k in ["max", "mean", "median", "std", *QUANTILES]}
+    out = {"max": float(values.max()), "mean": float(values.mean()), "median": float(np.median(values)),
+           "std": float(values.std())}
+    out.update({name: float(np.quantile(values, q)) for name, q in QUANTILES.items()})
+    return out
+
+
+def _grads(params) -> np.ndarray:
+    parts = [p.grad.detach().reshape(-1) for p in params if p.grad is not None]
+    if not parts:
+        return np.zeros(0)
+    return torch.cat(parts).to("cpu", torch.float64).numpy()
+
+
+def gradient_stats(model: nn.Module) -> dict:
+    """``Train/gradient_*`` and ``Train/layer_wise_gradient_*_layer_<i>`` from the current ``.grad``s."""
+    everything = _grads(model.parameters())
+    stats = {f"Train/gradient_{k}": v for k, v in _summary(everything).items()}
+    stats["Train/gradient_norm"] = float(np.linalg.norm(everything)) if everything.size else float("nan")
+    linears = [m for m in model.modules() if isinstance(m, nn.Linear)]
+    for i, layer in enumerate(linears):
+        for k, v in _summary(_grads(layer.parameters())).items():
+            stats[f"Train/layer_wise_gradient_{k}_layer_{i}"] = v
+    return stats
+
+
+def classification_metrics(proba: np.ndarray, y: np.ndarray) -> tuple[float, float, float]:
+    """(accuracy, balanced accuracy, cross-entropy) of class probabilities against integer labels."""
+    pred = proba.argmax(axis=1)
+    accuracy = float((pred == y).mean())
+    recalls = [float((pred[y == c] == c).mean()) for c in np.unique(y)]
+    eps = 1e-12
+    cross_entropy = float(-np.log(np.clip(proba[np.arange(len(y)), y], eps, 1.0)).mean())
+    return accuracy, float(np.mean(recalls)), cross_entropy

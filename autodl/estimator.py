@@ -1,0 +1,195 @@
+"""``AutoDLClassifier``: the scikit-learn face of the search.
+
+fit = check the input (before any compute) -> encode columns -> validation split(s) ->
+BOHB over the full-pipeline space with ``n_workers`` worker processes until the time
+limit minus what the final steps need -> keep the incumbent's fitted pipeline(s).
+
+Documented behaviour for edge cases:
+- a time limit below ``MIN_TIME_LIMIT`` seconds is refused up front (workers alone need a
+  few seconds to start); if no evaluation finishes in time, ``fit`` raises RuntimeError;
+- a stratified holdout (or stratified CV) falls back to a plain random split when a class
+  is too rare to stratify;
+- messy columns: see ``autodl.data``.
+
+Every evaluation's validation probabilities stay available for ensembling:
+``val_predictions_[(config_id, budget)]`` (rows = training rows, NaN outside validation),
+and on disk in the run directory.
+"""
+from __future__ import annotations
+
+import pickle
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.model_selection import KFold, StratifiedKFold, train_test_split
+from sklearn.utils.validation import check_is_fitted
+
+import autodl.trainer  # noqa: F401 - unpickling the incumbent needs torch; import it before fit's clock runs
+from autodl.data import TabularEncoder, as_frame, check_xy
+from autodl.search import SearchSettings, run_search, write_search_data
+from autodl.space import build_space
+
+MIN_TIME_LIMIT = 15.0
+
+
+def final_margin(time_limit: float) -> float:
+    """Seconds reserved after the search: worker shutdown and loading the incumbent."""
+    return max(2.0, 0.03 * time_limit)
+
+
+class AutoDLClassifier(ClassifierMixin, BaseEstimator):
+    """Auto-PyTorch-style AutoDL classifier (BOHB over preprocessing, network and training).
+
+    Parameters
+    ----------
+    time_limit : seconds for the whole ``fit`` (search and final steps).
+    n_workers : parallel worker processes (evaluations at a time).
+    memory_limit : MB of resident memory per evaluation; an evaluation above it is stopped.
+    seed : seeds the space, BOHB's sampling and every training run.
+    device : "auto" (CUDA when present), "cpu" or "cuda".
+    min_budget, max_budget, eta : BOHB budgets in epochs (fractional budgets round up).
+    run_dir : where the run's records go; None = a temporary folder removed after fit.
+    validation : "holdout" (stratified, ``val_fraction``) or "cv" (stratified ``cv_folds``-fold).
+    threads_per_worker : torch threads of each evaluation.
+    eval_time_limit : seconds per evaluation (None: only the search deadline).
+    max_iterations : stop after this many BOHB brackets (None: use the whole time limit).
+    initial_configs : configurations (dicts in ``autodl.space`` names) evaluated first, e.g. a portfolio.
+    patience : early-stopping patience in epochs (None: off).
+    keep_models : fitted pipelines kept on disk during the search (the best by validation loss).
+    host, nic_name : interface of the nameserver/master (multi-node runs).
+    """
+
+    def __init__(self, time_limit=60, n_workers=1, memory_limit=None, seed=0, device="auto", min_budget=12.5,
+                 max_budget=50.0, eta=2, run_dir=None, validation="holdout", val_fraction=0.33, cv_folds=3,
+                 threads_per_worker=1, eval_time_limit=None, max_iterations=None, initial_configs=None,
+                 patience=None, keep_models=20, record_gradients=True, host="127.0.0.1", nic_name=None):
+        self.time_limit = time_limit
+        self.n_workers = n_workers
+        self.memory_limit = memory_limit
+        self.seed = seed
+        self.device = device
+        self.min_budget = min_budget
+        self.max_budget = max_budget
+        self.eta = eta
+        self.run_dir = run_dir
+        self.validation = validation
+        self.val_fraction = val_fraction
+        self.cv_folds = cv_folds
+        self.threads_per_worker = threads_per_worker
+        self.eval_time_limit = eval_time_limit
+        self.max_iterations = max_iterations
+        self.initial_configs = initial_configs
+        self.patience = patience
+        self.keep_models = keep_models
+        self.record_gradients = record_gradients
+        self.host = host
+        self.nic_name = nic_name
+
+    def _check_params(self) -> None:
+        if self.time_limit is None or self.time_limit < MIN_TIME_LIMIT:
+            raise ValueError(f"time_limit={self.time_limit} s is too small to start workers and train one minimal "
+                             f"configuration: use at least {MIN_TIME_LIMIT:g} s")
+        if int(self.n_workers) < 1:
+            raise ValueError(f"n_workers must be >= 1, got {self.n_workers}")
+        if self.validation not in ("holdout", "cv"):
+            raise ValueError(f"validation must be 'holdout' or 'cv', got {self.validation!r}")
+        if self.validation == "holdout" and not 0 < self.val_fraction < 1:
+            raise ValueError(f"val_fraction must be in (0, 1), got {self.val_fraction}")
+        if self.validation == "cv" and int(self.cv_folds) < 2:
+            raise ValueError(f"cv_folds must be >= 2, got {self.cv_folds}")
+        if not 0 < self.min_budget < self.max_budget:
+            raise ValueError(f"need 0 < min_budget < max_budget, got {self.min_budget}, {self.max_budget}")
+        if self.device not in ("auto", "cpu") and not str(self.device).startswith("cuda"):
+            raise ValueError(f"device must be 'auto', 'cpu' or 'cuda[:i]', got {self.device!r}")
+
+    def _splits(self, y_codes: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+        rows = np.arange(len(y_codes))
+        if self.validation == "holdout":
+            try:
+                train, val = train_test_split(rows, test_size=self.val_fraction, stratify=y_codes,
+                                              random_state=self.seed)
+            except ValueError:  # a class too rare to stratify: plain random split
+                train, val = train_test_split(rows, test_size=self.val_fraction, random_state=self.seed)
+            return [(np.sort(train), np.sort(val))]
+        folds = int(self.cv_folds)
+        if np.bincount(y_codes).min() >= folds:
+            splitter = StratifiedKFold(folds, shuffle=True, random_state=self.seed)
+        else:
+            splitter = KFold(folds, shuffle=True, random_state=self.seed)
+        return list(splitter.split(rows, y_codes))
+
+    def fit(self, X, y):
+        started = time.time()
+        self._check_params()
+        frame, y = check_xy(X, y)
+        self.classes_ = np.unique(y)
+        y_codes = np.searchsorted(self.classes_, y).astype(np.int64)
+        if len(y) < 4:
+            raise ValueError(f"X has {len(y)} rows: autodl needs at least 4 to hold out validation data")
+        encoder = TabularEncoder().fit(frame)
+        data = encoder.transform(frame)
+        splits = self._splits(y_codes)
+        self.n_features_in_ = frame.shape[1]
+        self.feature_names_in_ = np.asarray(frame.columns, dtype=object)
+
+        temporary = self.run_dir is None
+        run_dir = Path(tempfile.mkdtemp(prefix="autodl_")) if temporary else Path(self.run_dir)
+        run_dir.mkdir(parents=True, exist_ok=True)
+        write_search_data(run_dir / "data.pkl", data, y, y_codes, self.classes_, encoder, splits)
+        settings = SearchSettings(n_workers=int(self.n_workers), min_budget=float(self.min_budget),
+                                  max_budget=float(self.max_budget), eta=self.eta, host=self.host,
+                                  nic_name=self.nic_name, eval_time_limit=self.eval_time_limit,
+                                  eval_memory_mb=self.memory_limit, threads=int(self.threads_per_worker),
+                                  device=self.device, seed=int(self.seed), patience=self.patience,
+                                  record_gradients=self.record_gradients, max_iterations=self.max_iterations,
+                                  keep_models=int(self.keep_models))
+        deadline = started + float(self.time_limit) - final_margin(float(self.time_limit))
+        numpy_state = np.random.get_state()
+        np.random.seed(int(self.seed))  # hpbandster's BOHB samples with numpy's global generator
+        try:
+            outcome = run_search(build_space(seed=int(self.seed)), run_dir / "data.pkl", run_dir, deadline, settings,
+                                 initial_configs=self.initial_configs or (), started=started)
+            self._keep_results(outcome, y_codes, splits)
+        finally:
+            np.random.set_state(numpy_state)
+            if temporary:
+                shutil.rmtree(run_dir, ignore_errors=True)
+        self.run_dir_ = None if temporary else run_dir
+        self.fit_time_ = time.time() - started
+        return self
+
+    def _keep_results(self, outcome, y_codes, splits) -> None:
+        self.evaluations_ = outcome.evaluations
+        self.n_evaluations_ = sum(e.status == "ok" for e in outcome.evaluations)
+        incumbent = outcome.incumbent
+        if incumbent is None:
+            statuses = sorted({e.status for e in outcome.evaluations}) or ["none started"]
+            raise RuntimeError(f"no configuration finished within time_limit={self.time_limit} s "
+                               f"({len(outcome.evaluations)} evaluations: {', '.join(statuses)}); increase "
+                               f"time_limit or lower min_budget/max_budget")
+        with open(incumbent.model_path, "rb") as fh:
+            self.pipelines_ = pickle.load(fh)
+        self.incumbent_ = {"config_id": incumbent.config_id, "budget": incumbent.budget, "loss": incumbent.loss,
+                           "config": incumbent.config}
+        self.val_predictions_ = {(e.config_id, e.budget): np.load(e.val_predictions_path)
+                                 for e in outcome.evaluations if e.status == "ok"}
+        self.val_labels_ = y_codes
+        self.val_rows_ = np.sort(np.concatenate([val for _, val in splits]))
+
+    def predict_proba(self, X) -> np.ndarray:
+        check_is_fitted(self, "pipelines_")
+        frame = as_frame(X)
+        if frame.shape[1] != self.n_features_in_:
+            raise ValueError(f"X has {frame.shape[1]} columns but the classifier was fitted on {self.n_features_in_}")
+        if not isinstance(X, pd.DataFrame):  # arrays: columns by position
+            frame = frame.set_axis(list(self.feature_names_in_), axis=1)
+        probas = [pipeline.predict_proba(frame) for pipeline in self.pipelines_]
+        return np.mean(probas, axis=0)
+
+    def predict(self, X) -> np.ndarray:
+        return self.classes_[self.predict_proba(X).argmax(axis=1)]
