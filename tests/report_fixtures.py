@@ -1,0 +1,44 @@
+"""Synthetic run folders for the report tests, written with the harness's own store."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from benchmark.results import append_row
+from benchmark.runfolder import open_run
+
+IDENTITY = {"suite": "demo", "budget": 10, "cores": 1, "memory_mb": 4096, "gpus": 0}
+
+
+def make_run(run_dir: Path, rows: list[dict], identity: dict | None = None, planned: dict | None = None) -> Path:
+    """A run folder holding ``rows``: dicts with framework, task, seed, acc (None + failure for a
+    failed job) and optionally fold, failure, info, duration, peak_memory_mb, models_count, overrun.
+    ``planned`` (frameworks, tasks, folds, seeds) is what the invocation asked for, to leave jobs pending."""
+    identity = {**IDENTITY, **(identity or {})}
+    frameworks = list(dict.fromkeys(r["framework"] for r in rows))
+    tasks = list(dict.fromkeys(r["task"] for r in rows))
+    invocation = planned or {"frameworks": frameworks, "tasks": tasks, "folds": sorted({r.get("fold", 0) for r in rows}),
+                             "seeds": sorted({r["seed"] for r in rows})}
+    open_run(run_dir, identity, invocation)
+    for r in rows:
+        fold = r.get("fold", 0)
+        failure = r.get("failure", "" if r.get("acc") is not None else "exception")
+        append_row(run_dir, {
+            "id": r["task"], "task": r["task"], "framework": r["framework"], "constraint": "test", "fold": fold,
+            "type": "binary", "result": None if failure else r["acc"], "metric": "acc", "mode": "local",
+            "version": "1.0", "seed": r["seed"], "info": r.get("info", "boom" if failure else ""),
+            "acc": None if failure else r["acc"], "duration": r.get("duration", 5.0),
+            "training_duration": r.get("duration", 5.0), "models_count": r.get("models_count", 1),
+            "budget": identity["budget"], "cores": identity["cores"], "memory_mb": identity["memory_mb"],
+            "gpus": identity["gpus"], "failure": failure, "peak_memory_mb": r.get("peak_memory_mb", 200.0),
+            "overrun": r.get("overrun", -0.5), "job": f"{r['framework']}/{r['task']}/fold{fold}_seed{r['seed']}"})
+    return run_dir
+
+
+def write_trajectory(run_dir: Path, framework: str, task: str, seed: int, points: list[dict],
+                     name: str = "trajectory.jsonl", subdir: str = "search") -> Path:
+    """A trajectory file where a framework such as autodl writes it: under its job folder."""
+    path = Path(run_dir) / "jobs" / framework / task / f"fold0_seed{seed}" / subdir / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(json.dumps(p) + "\n" for p in points))
+    return path
