@@ -14,6 +14,12 @@ FRAMEWORKS: dict[str, tuple[str, dict]] = {
     "constantpredictor": ("frameworks.baselines:ConstantPredictor", {}),
     "randomforest": ("frameworks.baselines:RandomForest", {"n_estimators": 300}),
     "lightgbm": ("frameworks.baselines:LightGBM", {}),
+    # Competitors, each in its own venv (frameworks/venv.py); `python -m benchmark setup NAME` builds it
+    "autogluon": ("frameworks.autogluon:AutoGluon", {"presets": "medium_quality"}),
+    "autogluon_best": ("frameworks.autogluon:AutoGluon", {"presets": "best_quality"}),
+    "autosklearn": ("frameworks.autosklearn:AutoSklearn", {}),
+    "h2o": ("frameworks.h2o:H2OAutoML", {}),
+    "flaml": ("frameworks.flaml:FLAML", {}),
 }
 
 
