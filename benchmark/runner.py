@@ -43,18 +43,19 @@ class RunPlan:
                 "folds": self.folds, "seeds": self.seeds, "parallel": self.parallel}
 
 
-def validate(plan: RunPlan) -> None:
-    """Every check that needs no compute, with a message naming the fix."""
+def validate(plan: RunPlan, local: bool = True, check_cache: bool = True) -> None:
+    """Every check that needs no compute, with a message naming the fix. ``local=False`` (a cluster
+    executor) leaves cores to the cluster; ``check_cache=False`` (a dry run) needs no OpenML data."""
     check_frameworks(plan.frameworks)
     c = plan.constraint
     if c.budget_s <= 0:
         raise RunError(f"--budget must be a positive number of seconds, got {c.budget_s}")
     if c.memory_mb <= 0:
         raise RunError(f"--memory must be positive (MB), got {c.memory_mb}")
-    cpus = os.cpu_count() or 1
+    cpus = (os.cpu_count() or 1) if local else max(c.cores, 1)
     if c.cores < 1 or c.cores > cpus:
         raise RunError(f"--cores {c.cores} is not possible on this machine with {cpus} cores; use 1..{cpus}")
-    if plan.parallel < 1 or plan.parallel * c.cores > cpus:
+    if local and (plan.parallel < 1 or plan.parallel * c.cores > cpus):
         raise RunError(f"--jobs {plan.parallel} x --cores {c.cores} would oversubscribe the {cpus} cores of this "
                        f"machine; use --jobs {max(1, cpus // c.cores)} or fewer")
     bad_folds = [f for f in plan.folds for t in plan.suite.tasks if not 0 <= f < t.n_folds]
@@ -62,7 +63,8 @@ def validate(plan: RunPlan) -> None:
         raise RunError(f"--folds {sorted(set(bad_folds))} out of range: tasks have folds 0..{plan.suite.tasks[0].n_folds - 1}")
     if not plan.seeds:
         raise RunError("--seeds must be at least 1")
-    ensure_cached(plan.suite)
+    if check_cache:
+        ensure_cached(plan.suite)
 
 
 def prepare_frameworks(names: list[str], log=print) -> dict[str, str]:
@@ -81,10 +83,10 @@ def prepare_frameworks(names: list[str], log=print) -> dict[str, str]:
     return errors
 
 
-def start(plan: RunPlan, log=print) -> list[Job]:
+def start(plan: RunPlan, log=print, local: bool = True) -> list[Job]:
     """Validate, open the run folder, set frameworks up; return the jobs still to run.
     Jobs of frameworks whose setup failed are recorded as ``setup`` failures here."""
-    validate(plan)
+    validate(plan, local=local)
     open_run(plan.out, plan.identity(), plan.invocation())
     todo = pending_jobs(plan.out, plan.jobs(), plan.rerun_failed)
     errors = prepare_frameworks(sorted({j.framework for j in todo}), log)

@@ -1,0 +1,13 @@
+#!/bin/bash
+# Stop the test cluster started by slurm/cluster/start.sh (daemons only; state stays in
+# $SLURM_TEST_DIR, remove the folder for a clean slate). Safe to run when nothing runs.
+BASE=${SLURM_TEST_DIR:-/tmp/automl-bench-slurm}
+for pidfile in slurmd.pid slurmctld.pid slurmdbd.pid mysql/mysql.pid munge/munged.pid; do
+  f=$BASE/$pidfile
+  if [ -f "$f" ] && kill "$(cat "$f")" 2>/dev/null; then
+    for _ in $(seq 1 40); do kill -0 "$(cat "$f")" 2>/dev/null || break; sleep 0.25; done
+    echo "stopped ${pidfile%.pid}"
+  fi
+  rm -f "$f"
+done
+exit 0

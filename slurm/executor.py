@@ -1,0 +1,212 @@
+"""``python -m benchmark run --executor slurm``: submit the run's jobs as submitit job arrays.
+
+Flow of one invocation:
+1. read the profile and check it against the constraint; without ``--dry-run`` SLURM must answer;
+2. turn array tasks that ended without writing a row (SLURM timeout, node failure, cancel)
+   into failure rows, and note jobs still queued or running (``slurm/submitted.jsonl``);
+3. validate the plan, warm the OpenML cache, open the run folder, set frameworks up
+   (``benchmark.runner.start``), and keep the jobs with no row that are not queued or running;
+4. submit them as arrays no larger than MaxArraySize, throttled to ``array_parallelism``,
+   and record each array task's SLURM id;
+5. unless ``--no-wait``, follow the run until nothing is queued or running, then print the table.
+
+Rows are appended by the array tasks themselves, so ``status``, ``table`` and a resuming ``run``
+work while jobs run and after this process is gone.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shlex
+import shutil
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+
+from benchmark.execute import RUNNING_FILE, record_failure
+from benchmark.jobs import Job
+from benchmark.results import read_results
+from benchmark.runfolder import RUN_FILE, pending_jobs
+from benchmark.runner import RunError, RunPlan, start, validate
+from slurm import ledger, queue
+from slurm.arrays import array_tasks, split_arrays
+from slurm.profile import DEFAULT_MAX_ARRAY_SIZE, ClusterProfile, load_profile
+from slurm.task import MODE
+
+POLL_S = float(os.environ.get("AUTOML_BENCH_SLURM_POLL_S", "5"))
+SUBMIT_GRACE_S = 120      # accounting may not know a job for a moment after sbatch returns
+LOGS = Path("slurm") / "logs" / "%j"
+DRY_RUN_DIR = Path("slurm") / "dry-run"
+
+
+def run_slurm(plan: RunPlan, args, log=print) -> int:
+    profile = load_profile(args.profile)
+    profile.check_constraint(plan.constraint)
+    workers = int(getattr(args, "autodl_workers", 1) or 1)
+    if workers < 1:
+        raise RunError(f"--autodl-workers must be at least 1, got {workers}")
+    if args.dry_run:
+        dry_run(plan, profile, workers, log=log)
+        return 0
+    problem = queue.slurm_available()
+    if problem:
+        raise RunError(f"--executor slurm: {problem}. Plan without a cluster with --dry-run; "
+                       "for the project's test cluster run slurm/cluster/start.sh and export SLURM_CONF")
+    Path(plan.out).mkdir(parents=True, exist_ok=True)
+    since = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+    active = reconcile(plan.out, log)
+    jobs = [j for j in start(plan, log, local=False) if j.key not in active]
+    if active:
+        log(f"{len(active)} job(s) still queued or running on SLURM are not submitted again")
+    submitted = submit(plan, profile, jobs, workers, log) if jobs else []
+    if not jobs:
+        log("nothing to submit")
+    if getattr(args, "no_wait", False):
+        log(f"follow with: python -m benchmark status {plan.out}; run the same command again to resume")
+        return 0
+    follow(plan.out, {s.job for s in submitted} | active, since, log)
+    _print_table(plan.out)
+    return 0
+
+
+# --- planning ---------------------------------------------------------------------------------
+
+def array_size_limit(profile: ClusterProfile, ask_cluster: bool = True) -> int:
+    if profile.max_array_size:
+        return profile.max_array_size
+    if ask_cluster and shutil.which("scontrol"):
+        return queue.max_array_size(DEFAULT_MAX_ARRAY_SIZE)
+    return DEFAULT_MAX_ARRAY_SIZE
+
+
+def sbatch_text(params: dict, folder: Path, n_tasks: int, python: str | None = None) -> str:
+    """The sbatch script submitit writes for an array of ``n_tasks`` (or a single job)."""
+    from submitit.slurm.slurm import _make_sbatch_string  # submitit is pinned: its own renderer
+
+    python = python or shlex.quote(sys.executable)
+    command = f"{python} -u -m submitit.core._submit {shlex.quote(str(folder))}"
+    return _make_sbatch_string(command=command, folder=folder, map_count=n_tasks if n_tasks > 1 else None, **params)
+
+
+def dry_run(plan: RunPlan, profile: ClusterProfile, workers: int, log=print, python: str | None = None) -> dict:
+    """Plan without submitting: count arrays and sbatch calls, write the scripts into the run folder."""
+    t0 = time.perf_counter()
+    validate(plan, local=False, check_cache=False)
+    jobs = plan.jobs()
+    out = Path(plan.out)
+    if (out / RUN_FILE).exists():
+        jobs = pending_jobs(out, jobs, plan.rerun_failed)
+        if ledger.read(out) and queue.slurm_available() is None:
+            active = reconcile(out, log, record=False)
+            jobs = [j for j in jobs if j.key not in active]
+    max_size = array_size_limit(profile)
+    arrays = split_arrays(array_tasks(out, jobs, plan.limits, workers), max_size)
+    params = profile.executor_parameters(plan.constraint, plan.limits)
+    folder = out.resolve() / LOGS
+    scripts = out / DRY_RUN_DIR
+    scripts.mkdir(parents=True, exist_ok=True)
+    for old in scripts.glob("array_*.sbatch"):
+        old.unlink()
+    for i, tasks in enumerate(arrays):
+        text = sbatch_text(params, folder, len(tasks), python)
+        listing = "".join(f"# task {k}: {t.role} {Job.from_dict(t.job).key}\n" for k, t in enumerate(tasks))
+        (scripts / f"array_{i:03d}.sbatch").write_text(text + "\n# array tasks (what submitit pickles, one per task)\n" + listing)
+    elapsed = time.perf_counter() - t0
+    summary = {"jobs": len(jobs), "array_tasks": sum(map(len, arrays)), "arrays": len(arrays),
+               "sbatch_calls": len(arrays), "max_array_size": max_size, "time_limit_min": params["time"],
+               "seconds": elapsed, "scripts": str(scripts)}
+    log(f"dry run: {summary['jobs']} jobs -> {summary['array_tasks']} array tasks in {summary['arrays']} array(s) "
+        f"= {summary['sbatch_calls']} sbatch call(s) (MaxArraySize {max_size}, %{profile.array_parallelism} at a time, "
+        f"time limit {params['time']} min per task); scripts in {scripts}; planned in {elapsed:.2f} s")
+    return summary
+
+
+# --- submission -------------------------------------------------------------------------------
+
+def submit(plan: RunPlan, profile: ClusterProfile, jobs: list[Job], workers: int, log=print) -> list[ledger.Submission]:
+    import submitit
+
+    out = Path(plan.out).resolve()
+    arrays = split_arrays(array_tasks(out, jobs, plan.limits, workers), array_size_limit(profile))
+    executor = submitit.SlurmExecutor(folder=out / LOGS, max_num_timeout=0)   # a timeout is a result, not retried
+    executor.update_parameters(**profile.executor_parameters(plan.constraint, plan.limits,
+                                                             job_name=f"bench-{out.name}"[:60]))
+    submitted = []
+    for tasks in arrays:
+        utc = ledger.now_utc()
+        handles = executor.submit_array(tasks)
+        subs = [ledger.Submission(Job.from_dict(t.job).key, h.job_id, t.role, utc, t.job) for t, h in zip(tasks, handles)]
+        ledger.record(out, subs)
+        submitted += subs
+        log(f"submitted SLURM job {handles[0].job_id.split('_')[0]}: {len(tasks)} array task(s)")
+    log(f"{len(jobs)} job(s) submitted as {len(arrays)} array(s) into {plan.out}")
+    return submitted
+
+
+# --- following and reconciling ------------------------------------------------------------------
+
+def reconcile(run_dir: Path, log=print, record: bool = True) -> set[str]:
+    """Record a failure row for each submitted job whose array task ended without writing one;
+    return the keys of jobs still queued or running."""
+    latest = ledger.latest(run_dir)
+    if not latest:
+        return set()
+    mains = {key: next((s for s in subs if s.role != "worker"), subs[0]) for key, subs in latest.items()}
+    states = queue.job_states([s.slurm_id for s in mains.values()])
+    rows = read_results(run_dir)
+    last_row = dict(zip(rows["job"], rows["utc"])) if not rows.empty else {}
+    now = dt.datetime.now(dt.timezone.utc)
+    active = set()
+    for key, sub in mains.items():
+        state = states.get(sub.slurm_id, "UNKNOWN")
+        fresh = (now - sub.submitted).total_seconds() < SUBMIT_GRACE_S
+        if queue.is_active(state) or (state == "UNKNOWN" and fresh):
+            active.add(key)
+            continue
+        row_utc = last_row.get(key)
+        if row_utc and dt.datetime.fromisoformat(str(row_utc)) >= sub.submitted:
+            continue      # the array task wrote its row
+        if not record or not sub.spec:
+            continue
+        kind, reason = queue.FAILURE_OF_STATE.get(state, queue.NO_OUTPUT)
+        job = Job.from_dict(sub.spec)
+        record_failure(run_dir, job, kind, f"{reason.format(state=state)} (SLURM job {sub.slurm_id})", mode=MODE)
+        (job.dir(Path(run_dir)) / RUNNING_FILE).unlink(missing_ok=True)
+        log(f"{key}: {kind} (SLURM {state})")
+    return active
+
+
+def follow(run_dir: Path, keys: set[str], since: dt.datetime, log=print, poll_s: float = POLL_S) -> None:
+    """Wait until none of ``keys`` is queued or running; report rows (written after ``since``) as they
+    arrive. Ctrl-C detaches: the jobs keep running."""
+    if not keys:
+        return
+    seen: set[str] = set()
+    try:
+        while True:
+            active = reconcile(run_dir, log) & keys
+            rows = read_results(run_dir)
+            if not rows.empty:
+                rows = rows[rows["job"].isin(keys - seen)]
+                rows = rows[pd.to_datetime(rows["utc"], utc=True, errors="coerce") >= since]
+            for _, row in rows.iterrows():
+                seen.add(row["job"])
+                status = row["failure"] if isinstance(row["failure"], str) and row["failure"] else f"acc {row['acc']:.3f}"
+                log(f"[{len(seen)}/{len(keys)}] {row['job']}: {status}")
+            if not active:
+                return
+            time.sleep(poll_s)
+    except KeyboardInterrupt:
+        log(f"\ndetached: jobs keep running on SLURM; python -m benchmark status {run_dir} to follow, "
+            "the same run command to resume")
+        raise SystemExit(130) from None
+
+
+def _print_table(run_dir: Path) -> None:
+    from benchmark.table import comparison_table
+
+    rows = read_results(run_dir)
+    if not rows.empty:
+        print(comparison_table(rows, "md"))

@@ -1,0 +1,88 @@
+"""What one SLURM array task runs: one benchmark job through ``benchmark.execute.execute_job``.
+
+Submitit pickles an ``ArrayTask`` per array task; it holds the run folder and the job as a
+small dict (data is read by the job process from its source path or the OpenML cache, never
+pickled). The row is appended to the run folder's ``results.csv`` by ``execute_job`` itself,
+under its lock, as soon as the job ends: the submitting process does not need to be alive.
+
+Signals: submitit sends USR2 ``signal_delay_s`` before the time limit or on preemption and
+calls ``checkpoint``. We stop the job's process tree and hand back the same task, which
+submitit requeues on preemption (the job then starts again from scratch). On a timeout the
+executor allows no requeue (``max_num_timeout=0``): submitit raises ``UncompletedJobError``
+inside the task, which becomes a ``timeout`` row here.
+"""
+from __future__ import annotations
+
+import json
+import os
+import signal
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psutil
+from submitit.core.utils import UncompletedJobError
+from submitit.helpers import DelayedSubmission
+
+from benchmark.execute import RUNNING_FILE, Limits, execute_job, record_failure
+from benchmark.jobs import Job
+
+MODE = "slurm"
+
+
+@dataclass
+class ArrayTask:
+    run_dir: str
+    job: dict                              # Job.to_dict(): small JSON-able, no data
+    limits: dict = field(default_factory=dict)
+    role: str = "job"                      # job | master | worker (distributed autodl search)
+    search: dict = field(default_factory=dict)   # master/worker: {"workers": N, "index": i, "dir": ...}
+
+    def __call__(self) -> dict | None:
+        run_dir, job = Path(self.run_dir), Job.from_dict(self.job)
+        if self.role == "worker":
+            from slurm.autodl_distributed import run_worker  # noqa: PLC0415 - only for autodl searches
+            run_worker(Path(self.search["dir"]), int(self.search["index"]))
+            return None
+        env = {}
+        if self.role == "master":
+            from slurm.autodl_distributed import master_environment  # noqa: PLC0415
+            env = master_environment(Path(self.search["dir"]), int(self.search["workers"]))
+        os.environ.update(env)          # the job process inherits it
+        try:
+            return execute_job(run_dir, job, Limits(**self.limits), mode=MODE)
+        except UncompletedJobError as err:
+            # SLURM's time limit came before the harness's own limit (profile time_limit_min)
+            row = record_failure(run_dir, job, "timeout", f"SLURM time limit reached: {err}"[:300], mode=MODE)
+            (job.dir(run_dir) / RUNNING_FILE).unlink(missing_ok=True)
+            return row
+
+    def checkpoint(self) -> DelayedSubmission:
+        """Preempted (or timed out): stop the job's processes; submitit requeues this same task."""
+        if self.role != "worker":
+            stop_job_process(Job.from_dict(self.job).dir(Path(self.run_dir)))
+        return DelayedSubmission(self)
+
+
+def stop_job_process(job_dir: Path) -> None:
+    """Kill the job process started by execute_job (its own session) and everything below it."""
+    try:
+        marker = json.loads((job_dir / RUNNING_FILE).read_text())
+    except (OSError, ValueError):
+        return
+    pid = int(marker.get("pid", 0))
+    if not pid:
+        return
+    try:
+        tree = [psutil.Process(pid), *psutil.Process(pid).children(recursive=True)]
+    except psutil.Error:
+        tree = []
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    for proc in tree:
+        try:
+            proc.kill()
+        except psutil.Error:
+            pass
+    (job_dir / RUNNING_FILE).unlink(missing_ok=True)
