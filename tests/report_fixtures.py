@@ -7,6 +7,8 @@ from pathlib import Path
 from benchmark.results import append_row
 from benchmark.runfolder import open_run
 
+FRAMEWORKS = ("constantpredictor", "randomforest", "autodl", "lightgbm")
+TASKS = ("iris", "wine", "digits")
 IDENTITY = {"suite": "demo", "budget": 10, "cores": 1, "memory_mb": 4096, "gpus": 0}
 
 
@@ -42,3 +44,32 @@ def write_trajectory(run_dir: Path, framework: str, task: str, seed: int, points
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("".join(json.dumps(p) + "\n" for p in points))
     return path
+
+
+def rows(frameworks=FRAMEWORKS, tasks=TASKS, seeds=(0, 1, 2)) -> list[dict]:
+    """Every job succeeds; accuracy grows with the framework's position, the task's and the seed."""
+    out = []
+    for ti, task in enumerate(tasks):
+        for seed in seeds:
+            for fi, fw in enumerate(frameworks):
+                acc = 0.3 if fw == "constantpredictor" else 0.8 + 0.03 * fi + 0.01 * ti + 0.002 * seed
+                out.append({"framework": fw, "task": task, "seed": seed, "acc": acc,
+                             "duration": 3.0 + fi, "peak_memory_mb": 100.0 * (fi + 1), "models_count": 1 + 10 * fi})
+    return out
+
+
+def make_messy_run(run_dir: Path) -> Path:
+    """Failures of several kinds and a run still going: digits has seeds 0-1 of 0-2 for everyone,
+    lightgbm timed out on wine in every seed and ran out of memory once on iris."""
+    out = [r for r in rows() if not (r["task"] == "digits" and r["seed"] == 2)]
+    for r in out:
+        if r["framework"] == "lightgbm" and (r["task"] == "wine" or (r["task"] == "iris" and r["seed"] == 1)):
+            r.update(acc=None, failure="timeout" if r["task"] == "wine" else "memory",
+                     info="exceeded the wall-clock limit of 32 s" if r["task"] == "wine" else "exceeded 4096 MB")
+    planned = {"frameworks": list(FRAMEWORKS), "tasks": list(TASKS), "folds": [0], "seeds": [0, 1, 2]}
+    run = make_run(run_dir, out, planned=planned)
+    for seed in (0, 1, 2):
+        write_trajectory(run, "autodl", "iris", seed, [{"time": 1 + seed, "val_accuracy": 0.7},
+                                                       {"time": 6, "val_accuracy": 0.9, "test_accuracy": 0.88}])
+        write_trajectory(run, "autodl", "iris", seed, [{"time": 7, "val_accuracy": 0.93}], name="ensemble_trajectory.jsonl")
+    return run

@@ -93,7 +93,7 @@ def resources(df: pd.DataFrame, out_dir: Path) -> str:
                                        ("models_count", "models trained"))):
         data = [pd.to_numeric(ran.loc[ran["framework"] == fw, col], errors="coerce").dropna().to_numpy() for fw in fws]
         data = [d if len(d) else np.array([np.nan]) for d in data]
-        ax.boxplot(data[::-1], vert=False, tick_labels=fws[::-1])   # first framework on top
+        ax.boxplot(data[::-1], orientation="horizontal", tick_labels=fws[::-1])   # first framework on top
         ax.set_xlabel(label)
         ax.grid(alpha=0.3, axis="x")
         if ax is not axes[0]:
