@@ -96,3 +96,21 @@ def test_module_entry_point(tmp_path):
                           cwd=REPO, capture_output=True, text=True, timeout=110)
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("budget 2 epoch (1 dataset(s)")
+
+
+def test_run_folder_without_configspace_uses_autodl_space(tmp_path, capsys):
+    # configurations from autodl's own space, conditional hyperparameters absent where inactive
+    from autodl.space import build_space
+
+    configs = [dict(c) for c in build_space(seed=3).sample_configuration(40)]
+    with open(tmp_path / "configs.json", "w") as fh, open(tmp_path / "results.json", "w") as rh:
+        for i, config in enumerate(configs):
+            config = {k: (v.item() if hasattr(v, "item") else v) for k, v in config.items()}
+            fh.write(json.dumps([[0, 0, i], config, {}]) + "\n")
+            loss = (__import__("math").log10(config["lr"]) + 2.5) ** 2
+            rh.write(json.dumps([[0, 0, i], 9.0, {"submitted": 0}, {"loss": loss, "info": {}}, None]) + "\n")
+    assert main([str(tmp_path), "--budget", "9", "--trees", "16"]) == 0
+    captured = capsys.readouterr()
+    assert "ranges seen in the data" not in captured.err
+    assert ranked(captured.out, "9", "fANOVA")[0] == "lr"
+    assert ranked(captured.out, "9", "LPI")[0] == "lr"

@@ -91,8 +91,23 @@ def _run_params(folder: Path, configs: pd.DataFrame, notes: list[str]) -> list[P
             from ConfigSpace import ConfigurationSpace
 
             return [p for p in params_from_configspace(ConfigurationSpace.from_json(candidate)) if p.name in configs]
+    own = _autodl_space_params(configs)
+    if own is not None:
+        return own
     notes.append("note: no configspace.json in the run folder; hyperparameter ranges are the ranges seen in the data")
     return infer_params(configs)
+
+
+def _autodl_space_params(configs: pd.DataFrame) -> list[Param] | None:
+    """autodl's own search space, when every hyperparameter in the run is one of its names."""
+    try:
+        from autodl.space import build_space
+    except ImportError:
+        return None
+    space = build_space()
+    if not set(configs.columns) <= set(space.keys()):
+        return None
+    return [p for p in params_from_configspace(space) if p.name in configs.columns]
 
 
 def load_autodl_run(run: Path) -> Study:
