@@ -47,7 +47,7 @@ def test_report_from_a_run_with_failures_and_partial_seeds(messy_run):
     assert "timeout" in text and "memory" in text and "exceeded the wall-clock limit of 32 s" in text
     # Figures: the CD diagram states datasets and seeds; anytime curves for the dataset autodl logged.
     svg = (out / "cd_diagram.svg").read_text()
-    assert "3 datasets, 2-3 seed(s) per dataset and framework" in svg
+    assert "4 frameworks on 3 datasets (1 fold(s) each), 2-3 seed(s) per dataset and framework" in svg
     images = re.findall(r'<img src="([^"]+)"', html)
     assert images[0] == "cd_diagram.svg" and "resources.svg" in images
     anytime = [i for i in images if i.startswith("anytime_")]
@@ -62,9 +62,9 @@ def test_report_from_a_run_with_failures_and_partial_seeds(messy_run):
 
 def test_report_without_constant_predictor_says_so(tmp_path):
     run = make_run(tmp_path / "run", _rows(frameworks=("randomforest", "autodl", "lightgbm")))
-    text = _text(write_report([run]).read_text())
-    assert "the constantpredictor baseline was not run" in text
-    assert "normalised_mean" not in text and "avg_rank" in text
+    html = write_report([run]).read_text()
+    assert "the constantpredictor baseline was not run" in _text(html)
+    assert "<th>normalised score</th>" not in html and "<th>average rank</th>" in html
 
 
 def test_report_on_an_empty_run_and_a_single_framework(tmp_path):

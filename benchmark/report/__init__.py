@@ -21,6 +21,18 @@ from benchmark.table import comparison_table, framework_summary
 
 ALPHA = 0.05
 REPORT_FILE = "index.html"
+# Column headings for readers (the statistics keep short programmatic names).
+HEADINGS = {"avg_rank": "average rank", "normalised_mean": "normalised score", "normalised_tasks": "tasks scored",
+            "jobs": "jobs", "wall_median_s": "wall time median [s]", "wall_max_s": "wall time max [s]",
+            "wall_total_h": "wall time total [h]", "peak_memory_median_mb": "peak memory median [MB]",
+            "peak_memory_max_mb": "peak memory max [MB]", "models_median": "models trained (median)",
+            "overrun_median": "overrun median", "overrun_worst": "overrun worst"}
+
+
+def _readable(df: pd.DataFrame) -> pd.DataFrame:
+    df = df.rename(columns=HEADINGS)
+    df.index.name = df.columns.name = None
+    return df
 
 
 def default_out(run_dirs: list[Path]) -> Path:
@@ -78,32 +90,34 @@ def _summary_sections(df: pd.DataFrame, out: Path) -> dict:
     if stats.CONSTANT not in s.filled.columns:
         ctx["no_constant"] = (f"No normalised scores: the {stats.CONSTANT} baseline was not run, and failures "
                               f"cannot be imputed. Add it with --framework {stats.CONSTANT},...")
-    summary = stats.rank_summary(s)
+    summary = _readable(stats.rank_summary(s))
     ctx["summary_html"] = frame_html(summary, "rank-summary")
     write_tex(summary, out / "summary.tex", "Average rank, mean normalised score and wins/ties/losses per framework.")
     wtl = wtl_table(stats.wins_ties_losses(s.filled))
     ctx["wtl_html"] = frame_html(wtl, "wins-ties-losses")
     write_tex(wtl, out / "wins_ties_losses.tex", "Wins/ties/losses of the row framework against the column framework.")
-    ctx |= _statistics(s, out)
+    ctx |= _statistics(df, s, out)
     return ctx
 
 
-def _statistics(s: stats.Scores, out: Path) -> dict:
+def _statistics(df: pd.DataFrame, s: stats.Scores, out: Path) -> dict:
     f = stats.friedman(s.complete)
     if f.statistic is None:
         return {"friedman_text": f"No Friedman test: {f.note} (have {f.n_frameworks} framework(s) and "
                                  f"{f.n_datasets} complete dataset(s))."}
     seeds = s.seeds.loc[s.complete.index]
+    folds = _span(df.loc[df["task"].isin(s.complete.index)].groupby("task")["fold"].nunique())
     ranks = stats.average_ranks(s.complete)
     cd = stats.nemenyi_cd(f.n_frameworks, f.n_datasets, ALPHA)
-    caption = (f"{f.n_datasets} datasets, {_span(seeds.to_numpy().ravel())} seed(s) per dataset and framework, "
-               f"{f.n_frameworks} frameworks; Friedman p = {f.pvalue:.3g}, Nemenyi CD = {cd:.2f} (α = {ALPHA})")
+    caption = (f"{f.n_frameworks} frameworks on {f.n_datasets} datasets ({folds} fold(s) each), "
+               f"{_span(seeds.to_numpy().ravel())} seed(s) per dataset and framework; "
+               f"Friedman p = {f.pvalue:.3g}, Nemenyi CD = {cd:.2f} (α = {ALPHA})")
     text = (f"Friedman test over {f.n_frameworks} frameworks on {f.n_datasets} datasets: "
             f"χ² = {f.statistic:.3f}, p = {f.pvalue:.3g}"
             + (f" ({f.note})." if f.note else ".")
             + (" The frameworks differ significantly." if f.pvalue < ALPHA else
                " No significant difference: the post-hoc comparison below is only indicative."))
-    pvalues = stats.nemenyi_pvalues(s.complete)
+    pvalues = _readable(stats.nemenyi_pvalues(s.complete))
     figure, _ = plots.cd_diagram(ranks, pvalues, cd, caption, out, ALPHA)
     return {"friedman_text": text, "cd_figure": figure, "cd_caption": caption,
             "pvalues_html": frame_html(pvalues, "nemenyi-pvalues", digits=3)}
@@ -111,13 +125,13 @@ def _statistics(s: stats.Scores, out: Path) -> dict:
 
 def _failure_sections(df: pd.DataFrame) -> dict:
     kinds, reasons = failure_table(df), failure_reasons(df)
-    return {"framework_html": frame_html(framework_summary(df), "framework-summary"),
-            "failure_html": frame_html(kinds, "failures-by-kind"),
-            "reasons_html": frame_html(reasons, "failure-reasons") if not reasons.empty else ""}
+    return {"framework_html": frame_html(_readable(framework_summary(df)), "framework-summary"),
+            "failure_html": frame_html(_readable(kinds), "failures-by-kind"),
+            "reasons_html": frame_html(reasons, "failure-reasons", index=False)}
 
 
 def _resource_section(df: pd.DataFrame, out: Path) -> dict:
-    table = stats.resources(df)
+    table = _readable(stats.resources(df))
     if table.empty:
         return {"resources_html": "", "resources_figure": ""}
     write_tex(table, out / "resources.tex", "Resources per framework (median and worst job).", digits=1)

@@ -9,11 +9,11 @@ import pandas as pd
 TEMPLATES = Path(__file__).parent / "templates"
 
 
-def frame_html(df: pd.DataFrame | None, table_id: str, digits: int = 3) -> str:
+def frame_html(df: pd.DataFrame | None, table_id: str, digits: int = 3, index: bool = True) -> str:
     """A DataFrame as an escaped HTML table ("" for none)."""
     if df is None or df.empty:
         return ""
-    return df.to_html(table_id=table_id, border=0, na_rep="-", escape=True,
+    return df.to_html(table_id=table_id, border=0, na_rep="-", escape=True, index=index,
                       float_format=lambda v: f"{v:.{digits}f}")
 
 

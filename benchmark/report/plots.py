@@ -52,7 +52,7 @@ def cd_diagram(ranks: pd.Series, pvalues: pd.DataFrame, cd: float, caption: str,
     ax.plot([start, start], [1.55, 1.85], color="k", lw=1.5)
     ax.plot([start + cd, start + cd], [1.55, 1.85], color="k", lw=1.5)
     ax.text(start + cd / 2, 1.95, f"CD = {cd:.2f}", ha="center", fontsize=9)
-    ax.set_title(caption, fontsize=9)
+    ax.set_title(caption.replace("; ", "\n"), fontsize=9)
     return save(fig, out_dir, "cd_diagram"), placed
 
 
