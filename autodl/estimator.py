@@ -192,4 +192,5 @@ class AutoDLClassifier(ClassifierMixin, BaseEstimator):
         return np.mean(probas, axis=0)
 
     def predict(self, X) -> np.ndarray:
-        return self.classes_[self.predict_proba(X).argmax(axis=1)]
+        proba = self.predict_proba(X)
+        return self.classes_[proba.argmax(axis=1)]

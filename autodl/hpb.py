@@ -8,8 +8,13 @@ exists, and every process of ours (master, workers) imports hpbandster only thro
 """
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import serpent
+
+# hpbandster 0.7.4 calls ConfigSpace APIs deprecated in 1.x (get_dictionary, ...) on every sample
+warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"hpbandster\.")
 
 
 def _serialize_numpy_scalar(obj, serializer, out, level):

@@ -20,8 +20,8 @@ def shaped_widths(shape: str, n_layers: int, max_units: int, out_units: int) -> 
     n, top, low = n_layers, float(max_units), float(max(out_units, 1))
     if n <= 0:
         return []
-    def line(a, b, k):  # k points from a to b (inclusive ends, a when k == 1)
-        return [a] if k == 1 else [a + (b - a) * i / (k - 1) for i in range(k)]
+    def line(a, b, k):  # k points from a to b (inclusive ends; just b when k == 1)
+        return [b] if k == 1 else [a + (b - a) * i / (k - 1) for i in range(k)]
     if shape == "brick":
         widths = [top] * n
     elif shape == "funnel":

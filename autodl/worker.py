@@ -142,7 +142,7 @@ class Evaluator:
         began = time.time()
         epochs = budget_to_epochs(budget)
         tag = eval_tag(config_id, budget)
-        info = {"status": "ok", "epochs": epochs, "tag": tag, "t_start": began}
+        info = {"status": "ok", "epochs": epochs, "tag": tag, "t_start": began, "worker_pid": os.getpid()}
         limit = self.spec.deadline - began
         if self.spec.eval_time_limit is not None:
             limit = min(limit, self.spec.eval_time_limit)

@@ -1,0 +1,65 @@
+"""Input checks, column encoding and the configurable preprocessing."""
+import numpy as np
+import pandas as pd
+import pytest
+
+from autodl.data import TabularEncoder, check_xy
+from autodl.preprocessing import Preprocessor
+from tests.autodl_fixtures import mixed_frame
+
+
+@pytest.mark.parametrize("X, y, message", [
+    (pd.DataFrame(), [], "X is empty"),
+    (pd.DataFrame({"a": [1, 2, 3]}), ["x", "x", "x"], "single class"),
+    (pd.DataFrame({"a": [1, 2, 3]}), [0, np.nan, 1], "missing values"),
+    (pd.DataFrame({"a": [1, 2, 3]}), [0, 1], "3 rows but y has 2"),
+])
+def test_bad_input_is_a_clear_error(X, y, message):
+    with pytest.raises(ValueError, match=message):
+        check_xy(X, y)
+
+
+def test_mostly_numeric_object_column_with_garbage_is_rejected():
+    X = pd.DataFrame({"num": [str(i) for i in range(30)] + ["oops"]})
+    with pytest.raises(ValueError, match="'num' is mostly numeric.*'oops'"):
+        TabularEncoder().fit(X)
+
+
+def test_encoder_splits_numeric_and_categorical_with_missing_and_unseen():
+    X, _ = mixed_frame()
+    encoder = TabularEncoder().fit(X)
+    assert encoder.categorical_columns_ == ["colour", "flag"]
+    data = encoder.transform(X)
+    assert data.numeric.shape == (len(X), 8) and np.isnan(data.numeric[::5, 1]).all()
+    assert (data.categorical[::7, 0] == -1).all()
+    new = X.iloc[:3].copy()
+    new["colour"] = new["colour"].cat.add_categories("purple")
+    new.loc[new.index[0], "colour"] = "purple"
+    assert encoder.transform(new).categorical[0, 0] == -1   # unseen = missing
+
+
+def test_infinite_values_are_treated_as_missing():
+    X = pd.DataFrame({"a": [1.0, np.inf, -np.inf, 2.0]})
+    assert np.isnan(TabularEncoder().fit_transform(X).numeric[1:3, 0]).all()
+
+
+@pytest.mark.parametrize("config, dense_width, n_indices", [
+    ({"cat_encoding": "one_hot"}, 8 + 4 + 3, 0),            # one-hot includes a "missing" column per feature
+    ({"cat_encoding": "embedding", "emb_max_dim": 4}, 8, 2),
+    ({"cat_encoding": "one_hot", "svd": "on", "svd_dim": 5}, 5, 0),
+])
+def test_preprocessing_shapes(config, dense_width, n_indices):
+    X, _ = mixed_frame()
+    encoder = TabularEncoder().fit(X)
+    data = encoder.transform(X)
+    prepared = Preprocessor(config, encoder.cardinalities).fit_transform(data)
+    assert prepared.dense.shape == (len(X), dense_width)
+    assert prepared.indices.shape == (len(X), n_indices)
+    assert prepared.dense.dtype == np.float32 and not np.isnan(prepared.dense).any()
+
+
+def test_preprocessing_is_fitted_on_train_only():
+    train = TabularEncoder().fit_transform(pd.DataFrame({"a": [0.0, 2.0, np.nan]}))
+    test = TabularEncoder().fit_transform(pd.DataFrame({"a": [100.0, np.nan]}))
+    pre = Preprocessor({"imputation": "mean", "scaling": "none"}, []).fit(train)
+    assert pre.transform(test).dense[:, 0].tolist() == [100.0, 1.0]

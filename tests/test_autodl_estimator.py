@@ -1,0 +1,73 @@
+"""AutoDLClassifier: scikit-learn API, mixed data, time limit, reproducibility, bad input."""
+import time
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
+from sklearn.model_selection import train_test_split
+from sklearn.utils.estimator_checks import (check_get_params_invariance, check_no_attributes_set_in_init,
+                                            check_parameters_default_constructible, check_set_params)
+
+from autodl.estimator import AutoDLClassifier
+from tests.autodl_fixtures import iris_frame, mixed_frame
+
+
+@pytest.mark.parametrize("check", [check_parameters_default_constructible, check_no_attributes_set_in_init,
+                                   check_get_params_invariance, check_set_params])
+def test_sklearn_estimator_rules(check):
+    check("AutoDLClassifier", AutoDLClassifier())
+
+
+def test_clone_keeps_parameters():
+    clf = AutoDLClassifier(time_limit=99, n_workers=3, seed=7, min_budget=2, max_budget=8)
+    assert clone(clf).get_params() == clf.get_params()
+    with pytest.raises(NotFittedError):
+        clf.predict(np.zeros((2, 2)))
+
+
+@pytest.mark.parametrize("kwargs, X, y, message", [
+    ({"time_limit": 5}, [[1], [2], [3], [4]], [0, 1, 0, 1], "too small"),
+    ({}, [[1], [2], [3], [4]], [1, 1, 1, 1], "single class"),
+    ({}, [[1], [2], [3], [4]], [0, 1, None, 1], "missing values"),
+    ({}, [[1], [2], [3]], [0, 1, 0, 1], "3 rows but y has 4"),
+    ({"validation": "kfold"}, [[1], [2], [3], [4]], [0, 1, 0, 1], "validation must be"),
+])
+def test_bad_input_fails_before_any_compute(kwargs, X, y, message, tmp_path):
+    with pytest.raises(ValueError, match=message):
+        AutoDLClassifier(run_dir=tmp_path / "run", **kwargs).fit(np.asarray(X, dtype=object), y)
+    assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.timeout(120)
+def test_mixed_data_two_workers_string_labels_within_time_limit(tmp_path):
+    X, y = mixed_frame()
+    X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.25, stratify=y, random_state=0)
+    time_limit = 30
+    started = time.time()
+    clf = AutoDLClassifier(time_limit=time_limit, n_workers=2, min_budget=2, max_budget=8, seed=1,
+                           run_dir=tmp_path, record_gradients=False).fit(X_train, y_train)
+    elapsed = time.time() - started
+    assert elapsed <= time_limit * 1.1, elapsed   # fit (final steps included) stops within its limit
+    assert list(clf.classes_) == ["benign", "malignant"]
+    proba = clf.predict_proba(X_test)
+    assert proba.shape == (len(X_test), 2) and np.allclose(proba.sum(axis=1), 1)
+    assert (clf.predict(X_test) == y_test.to_numpy()).mean() > 0.8
+    assert clf.n_evaluations_ >= 1 and len(clf.val_predictions_) == clf.n_evaluations_
+    assert all(p.shape == (len(X_train), 2) for p in clf.val_predictions_.values())
+    assert (tmp_path / "results.json").exists() and (tmp_path / "trajectory.jsonl").exists()
+
+
+@pytest.mark.timeout(240)
+def test_same_seed_one_worker_reproduces_the_run_with_cv():
+    X, y = iris_frame()
+    def fit():
+        return AutoDLClassifier(time_limit=90, n_workers=1, seed=3, min_budget=1, max_budget=4, max_iterations=1,
+                                validation="cv", cv_folds=2, record_gradients=False).fit(X, y)
+    first, second = fit(), fit()
+    assert [e.config for e in first.evaluations_] == [e.config for e in second.evaluations_]
+    assert [e.loss for e in first.evaluations_] == [e.loss for e in second.evaluations_]
+    assert first.incumbent_ == second.incumbent_
+    assert np.array_equal(first.predict_proba(X), second.predict_proba(X))
+    assert len(first.pipelines_) == 2   # one pipeline per CV fold, averaged
+    assert set(first.predict(X)) <= {0, 1, 2}

@@ -1,0 +1,132 @@
+"""BOHB through hpbandster: the serializer fix, evaluation limits, parallel workers, crashes."""
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import serpent
+
+from autodl import hpb
+from autodl.bohb import DeadlineBOHB, PortfolioFirst
+from autodl.search import SearchSettings, run_search
+from autodl.space import build_space, default_config
+from autodl.worker import WORST_LOSS, Evaluator, WorkerSpec
+from tests.autodl_fixtures import iris_frame, search_data
+
+
+def test_serpent_round_trips_numpy_scalars_after_the_fix():
+    hpb.install_numpy_serializer()
+    values = serpent.loads(serpent.dumps({"budget": np.float64(12.5), "choice": np.str_("adam"), "n": np.int64(3)}))
+    assert values == {"budget": 12.5, "choice": "adam", "n": 3}
+
+
+@pytest.mark.timeout(90)
+def test_tiny_bohb_with_numpy_budgets_finishes_instead_of_hanging(tmp_path):
+    """Without the serializer fix this hangs silently: budgets (np.float64) and categoricals (np.str_)
+    never make it through Pyro, so no result ever comes back."""
+
+    class Quadratic(hpb.Worker):
+        def compute(self, config_id, config, budget, working_directory):
+            assert isinstance(budget, float)
+            return {"loss": float((config["lr"] - 0.01) ** 2), "info": {"budget": np.float64(budget),
+                                                                        "opt": np.str_(config["optimizer"])}}
+
+    nameserver = hpb.NameServer(run_id="guard", host="127.0.0.1", port=0)
+    host, port = nameserver.start()
+    master = None
+    try:
+        workers = [Quadratic(run_id="guard", nameserver=host, nameserver_port=port, id=i) for i in range(2)]
+        for worker in workers:
+            worker.run(background=True)
+        generator = PortfolioFirst(build_space(seed=0), [default_config()])
+        master = DeadlineBOHB(generator, np.float64(1.0), np.float64(4.0), 2, run_id="guard", nameserver=host,
+                              nameserver_port=port, working_directory=str(tmp_path))
+        brackets = master.run_until(time.time() + 60, min_n_workers=2, max_iterations=3)
+        finished = [r for it in master.iterations for r in it.data.values() if r.results]
+    finally:
+        if master is not None:
+            master.shutdown(shutdown_workers=True)
+        nameserver.shutdown()
+    assert brackets == 3
+    assert len(finished) >= 7
+    assert all(it.is_finished for it in master.iterations)
+    first = master.iterations[0].data[(0, 0, 0)]
+    assert first.config == default_config()  # the initial configuration went first
+
+
+@pytest.fixture(scope="module")
+def iris_data(tmp_path_factory):
+    X, y = iris_frame()
+    return search_data(tmp_path_factory.mktemp("iris"), X, y)
+
+
+def _spec(run_dir, data_path, **overrides):
+    values = dict(run_id="t", run_dir=str(run_dir), data_path=str(data_path), nameserver="", nameserver_port=0,
+                  deadline=time.time() + 120, record_gradients=False)
+    values.update(overrides)
+    return WorkerSpec(**values)
+
+
+@pytest.mark.timeout(120)
+def test_evaluator_records_ok_crash_timeout_and_memory_out(tmp_path, iris_data):
+    evaluator = Evaluator(_spec(tmp_path, iris_data, train_fn="tests.autodl_fixtures:crash_on_resnet"))
+    ok = evaluator.evaluate((0, 0, 0), default_config(), 2.0)
+    assert ok["info"]["status"] == "ok" and ok["loss"] < WORST_LOSS
+    assert (tmp_path / "models" / "0_0_0_b2.pkl").exists()
+    assert np.load(tmp_path / "val_predictions" / "0_0_0_b2.npy").shape == (150, 3)
+    curve = json.loads((tmp_path / "curves" / "0_0_0_b2.json").read_text())
+    assert len(curve["curves"][0]) == 2
+
+    raised = evaluator.evaluate((0, 0, 1), dict(default_config(), optimizer="bogus"), 1.0)
+    assert raised == {"loss": WORST_LOSS, "info": raised["info"]} and raised["info"]["status"] == "crash"
+    assert "unknown optimizer" in raised["info"]["error"]
+
+    resnet = {"network": "resnet", "res_groups": 1, "res_blocks": 1, "res_units": 32}
+    aborted = evaluator.evaluate((0, 0, 2), resnet, 1.0)
+    assert aborted["info"]["status"] == "crash" and "died" in aborted["info"]["error"]
+
+    slow = Evaluator(_spec(tmp_path, iris_data, eval_time_limit=2.0))
+    timeout = slow.evaluate((0, 0, 3), dict(default_config(), batch_size=16), 10_000)
+    assert timeout["info"]["status"] == "timeout" and timeout["loss"] == WORST_LOSS
+
+    small = Evaluator(_spec(tmp_path, iris_data, eval_memory_mb=20))
+    memout = small.evaluate((0, 0, 4), default_config(), 50)
+    assert memout["info"]["status"] == "memout" and memout["loss"] == WORST_LOSS
+
+    late = Evaluator(_spec(tmp_path, iris_data, deadline=time.time()))
+    assert late.evaluate((0, 0, 5), default_config(), 1)["info"]["status"] == "skipped"
+
+
+@pytest.mark.timeout(180)
+def test_bohb_with_two_worker_processes_completes_several_brackets(tmp_path, iris_data):
+    settings = SearchSettings(n_workers=2, min_budget=1, max_budget=4, eta=2, max_iterations=4, keep_models=3,
+                              record_gradients=False)
+    outcome = run_search(build_space(seed=0), iris_data, tmp_path, time.time() + 150, settings)
+    assert outcome.brackets == 4
+    assert len(outcome.evaluations) == 7 + 3 + 3 + 7
+    assert {e.status for e in outcome.evaluations} == {"ok"}
+    assert len({e.info["worker_pid"] for e in outcome.evaluations}) == 2
+    assert {e.budget for e in outcome.evaluations} == {1.0, 2.0, 4.0}
+    results = [json.loads(line) for line in (tmp_path / "results.json").read_text().splitlines()]
+    assert len(results) == 20 and (tmp_path / "configs.json").exists()
+    trajectory = [json.loads(line) for line in (tmp_path / "trajectory.jsonl").read_text().splitlines()]
+    assert trajectory and [t["loss"] for t in trajectory] == sorted((t["loss"] for t in trajectory), reverse=True)
+    assert outcome.incumbent.loss == min(e.loss for e in outcome.evaluations)
+    assert len(list((tmp_path / "models").glob("*.pkl"))) == 3   # pruned to keep_models
+    assert len(list((tmp_path / "val_predictions").glob("*.npy"))) == 20
+    assert len(list((tmp_path / "curves").glob("*.json"))) == 20
+
+
+@pytest.mark.timeout(180)
+def test_crashing_evaluations_do_not_stop_the_search(tmp_path, iris_data, job_env):
+    settings = SearchSettings(n_workers=1, min_budget=1, max_budget=4, eta=2, max_iterations=3,
+                              train_fn="tests.autodl_fixtures:crash_on_resnet", record_gradients=False)
+    outcome = run_search(build_space(seed=1), iris_data, tmp_path, time.time() + 150, settings)
+    crashes = [e for e in outcome.evaluations if e.status == "crash"]
+    oks = [e for e in outcome.evaluations if e.status == "ok"]
+    assert crashes and oks, [e.config["network"] for e in outcome.evaluations]
+    assert all(e.loss == WORST_LOSS for e in crashes)
+    assert max(e.info["t_start"] for e in oks) > min(e.info["t_end"] for e in crashes)  # went on after a crash
+    assert outcome.brackets == 3 and len(outcome.evaluations) == 7 + 3 + 3
+    assert Path(outcome.incumbent.model_path).exists()
