@@ -21,7 +21,8 @@ SEARCH_DIR = "hpbandster"       # per-job folder shared by a search's master and
 
 
 def is_autodl(framework: str) -> bool:
-    return framework.split(":")[0].startswith("autodl")
+    """autodl and its variants (also test adapters such as ``tests.slurm_adapters:AutoDLDistributed``)."""
+    return "autodl" in framework.lower()
 
 
 def array_tasks(run_dir: Path, jobs: list[Job], limits: Limits = Limits(), autodl_workers: int = 1) -> list[list[ArrayTask]]:

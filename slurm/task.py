@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -38,23 +39,29 @@ class ArrayTask:
     search: dict = field(default_factory=dict)   # master/worker: {"workers": N, "index": i, "dir": ...}
 
     def __call__(self) -> dict | None:
-        run_dir, job = Path(self.run_dir), Job.from_dict(self.job)
+        run_dir, job, limits = Path(self.run_dir), Job.from_dict(self.job), Limits(**self.limits)
         if self.role == "worker":
             from slurm.autodl_distributed import run_worker  # noqa: PLC0415 - only for autodl searches
-            run_worker(Path(self.search["dir"]), int(self.search["index"]))
+            run_worker(Path(self.search["dir"]), int(self.search["index"]), limits.wall_s(job.constraint.budget_s))
             return None
-        env = {}
         if self.role == "master":
             from slurm.autodl_distributed import master_environment  # noqa: PLC0415
-            env = master_environment(Path(self.search["dir"]), int(self.search["workers"]))
-        os.environ.update(env)          # the job process inherits it
+            os.environ.update(master_environment(Path(self.search["dir"]), int(self.search["workers"])))
+        started = time.monotonic()
         try:
-            return execute_job(run_dir, job, Limits(**self.limits), mode=MODE)
-        except UncompletedJobError as err:
-            # SLURM's time limit came before the harness's own limit (profile time_limit_min)
-            row = record_failure(run_dir, job, "timeout", f"SLURM time limit reached: {err}"[:300], mode=MODE)
+            row = execute_job(run_dir, job, limits, mode=MODE)
+        except UncompletedJobError:
+            # SLURM's warning signal before its time limit came before the harness's own limit
+            # (a profile time_limit_min below the budget, or a harness that hung): a timeout row.
+            row = record_failure(run_dir, job, "timeout", "SLURM time limit reached before the harness's own limit "
+                                 "(the array task got SLURM's warning signal; see profile time_limit_min)",
+                                 mode=MODE, duration=time.monotonic() - started)
             (job.dir(run_dir) / RUNNING_FILE).unlink(missing_ok=True)
-            return row
+        # (a preempted task leaves by SystemExit before this: its workers keep waiting for the requeue)
+        if self.role == "master":
+            from slurm.autodl_distributed import mark_finished  # noqa: PLC0415
+            mark_finished(Path(self.search["dir"]))
+        return row
 
     def checkpoint(self) -> DelayedSubmission:
         """Preempted (or timed out): stop the job's processes; submitit requeues this same task."""
