@@ -1,0 +1,184 @@
+"""Ensemble selection (Caruana et al. 2004) over every evaluated pipeline, rebuilt as results arrive.
+
+``ensemble_selection`` is the algorithm: sorted initialisation (the ``n`` best candidates
+whose plain average scores best), then greedy forward selection *with replacement* until
+the ensemble has ``size`` members; weights are member counts / size. The selection loss is
+the validation error, ties broken by validation cross-entropy.
+
+``EnsembleBuilder`` keeps the candidate pool of one run (network evaluations at every
+budget and the traditional learners, each a ``val_predictions/<tag>.npy``), rebuilds the
+ensemble from the ``nbest`` best candidates whenever one arrives, and writes::
+
+    ensemble.json                 the current ensemble: members (tag, weight, model path), val metrics
+    ensemble_trajectory.jsonl     one line per rebuild: time, val_loss, val_accuracy, members
+
+so a run stopped at any time has a usable ensemble (``EnsembleModel.load(run_dir)``).
+"""
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import threading
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+ENSEMBLE_SIZE = 50
+ENSEMBLE_NBEST = 20
+_EPS = 1e-12
+
+
+def _losses(probas: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(error, cross-entropy) of each of a stack of probability matrices (m, n, k) against labels (n,)."""
+    errors = (probas.argmax(axis=2) != labels).mean(axis=1)
+    picked = probas[:, np.arange(len(labels)), labels]
+    cross_entropy = -np.log(np.clip(picked, _EPS, 1.0)).mean(axis=1)
+    return errors, cross_entropy
+
+
+def _best(errors: np.ndarray, cross_entropy: np.ndarray) -> int:
+    return int(np.lexsort((cross_entropy, errors))[0])   # lowest error, then lowest cross-entropy
+
+
+def ensemble_selection(predictions, labels, size: int = ENSEMBLE_SIZE, sorted_init: bool = True) -> np.ndarray:
+    """Weights (summing to 1) over ``predictions`` (a list of (n, k) probability matrices on the same rows)."""
+    if size < 1:
+        raise ValueError(f"ensemble size must be >= 1, got {size}")
+    if len(predictions) == 0:
+        raise ValueError("ensemble selection needs at least one candidate")
+    probas = np.stack([np.asarray(p, dtype=np.float64) for p in predictions])
+    labels = np.asarray(labels, dtype=np.int64)
+    counts = np.zeros(len(probas), dtype=np.int64)
+    errors, cross_entropy = _losses(probas, labels)
+    if sorted_init:
+        order = np.lexsort((cross_entropy, errors))
+        # Caruana's sorted initialisation: the n best models, n chosen by the loss of their average
+        prefix = np.cumsum(probas[order], axis=0) / np.arange(1, len(order) + 1)[:, None, None]
+        n = _best(*_losses(prefix[:size], labels)) + 1
+        counts[order[:n]] = 1
+    else:
+        counts[_best(errors, cross_entropy)] = 1
+    total = np.tensordot(counts, probas, axes=1)
+    for members in range(int(counts.sum()), size):
+        trial = (total[None] + probas) / (members + 1)
+        chosen = _best(*_losses(trial, labels))
+        counts[chosen] += 1
+        total += probas[chosen]
+    return counts / counts.sum()
+
+
+@dataclass
+class Candidate:
+    """One pipeline whose validation predictions can join the ensemble."""
+
+    tag: str
+    kind: str                 # "network" or "traditional"
+    name: str                 # the learner, or the network type
+    loss: float               # validation error (the search's loss)
+    cross_entropy: float
+    budget: float
+    predictions_path: str
+    model_path: str | None
+
+    def rank_key(self):
+        return (self.loss, self.cross_entropy, -self.budget)
+
+
+@dataclass
+class EnsembleMember:
+    tag: str
+    kind: str
+    name: str
+    weight: float
+    model_path: str | None
+
+
+class EnsembleBuilder:
+    """The candidate pool of one run and its current ensemble; thread-safe ``add``."""
+
+    def __init__(self, run_dir, labels: np.ndarray, rows: np.ndarray, size: int = ENSEMBLE_SIZE,
+                 nbest: int = ENSEMBLE_NBEST, started: float | None = None):
+        if nbest < 1:
+            raise ValueError(f"ensemble nbest must be >= 1, got {nbest}")
+        self.run_dir = Path(run_dir)
+        self.labels = np.asarray(labels, dtype=np.int64)[rows]
+        self.rows = np.asarray(rows)
+        self.size, self.nbest = int(size), int(nbest)
+        self.started = time.time() if started is None else started
+        self.candidates: list[Candidate] = []
+        self.members: list[EnsembleMember] = []
+        self.val_accuracy: float | None = None
+        self._predictions: dict[str, np.ndarray] = {}
+        self._lock = threading.Lock()
+
+    def add(self, candidate: Candidate) -> None:
+        """Add a finished evaluation and rebuild the ensemble (unusable predictions are skipped)."""
+        proba = np.load(candidate.predictions_path)[self.rows]
+        if not np.isfinite(proba).all():
+            return
+        with self._lock:
+            self._predictions[candidate.tag] = proba
+            self.candidates.append(candidate)
+            self._rebuild()
+
+    def pool(self) -> list[Candidate]:
+        """The ``nbest`` best candidates whose fitted model is still on disk."""
+        usable = [c for c in self.candidates if c.model_path and Path(c.model_path).exists()]
+        return sorted(usable, key=Candidate.rank_key)[:self.nbest]
+
+    def _rebuild(self) -> None:
+        pool = self.pool()
+        if not pool:
+            return
+        predictions = [self._predictions[c.tag] for c in pool]
+        weights = ensemble_selection(predictions, self.labels, self.size)
+        self.members = [EnsembleMember(c.tag, c.kind, c.name, float(w), c.model_path)
+                        for c, w in zip(pool, weights) if w > 0]
+        proba = np.tensordot(weights, np.stack(predictions), axes=1)
+        self.val_accuracy = float((proba.argmax(axis=1) == self.labels).mean())
+        cross_entropy = float(-np.log(np.clip(proba[np.arange(len(self.labels)), self.labels], _EPS, 1)).mean())
+        record = {"time": time.time() - self.started, "val_loss": 1.0 - self.val_accuracy,
+                  "val_accuracy": self.val_accuracy, "val_cross_entropy": cross_entropy,
+                  "n_candidates": len(self.candidates),
+                  "members": [{"tag": m.tag, "kind": m.kind, "name": m.name, "weight": m.weight}
+                              for m in self.members]}
+        with open(self.run_dir / "ensemble_trajectory.jsonl", "a") as fh:
+            fh.write(json.dumps(record) + "\n")
+        current = {**record, "members": [asdict(m) for m in self.members]}
+        partial = self.run_dir / "ensemble.json.tmp"
+        partial.write_text(json.dumps(current, indent=1))
+        os.replace(partial, self.run_dir / "ensemble.json")   # readers never see half a file
+
+
+class EnsembleModel:
+    """Predicts with the weighted average of its members' class probabilities."""
+
+    def __init__(self, members: list[EnsembleMember], pipelines: list[list]):
+        self.members = members
+        self.pipelines = pipelines      # per member: its fitted pipeline(s), one per validation split
+
+    @classmethod
+    def from_members(cls, members: list[EnsembleMember]) -> "EnsembleModel":
+        if not members:
+            raise ValueError("an ensemble needs at least one member")
+        pipelines = []
+        for member in members:
+            with open(member.model_path, "rb") as fh:
+                pipelines.append(pickle.load(fh))
+        return cls(list(members), pipelines)
+
+    @classmethod
+    def load(cls, run_dir) -> "EnsembleModel":
+        """The ensemble a run left in ``run_dir/ensemble.json`` (also mid-run)."""
+        record = json.loads((Path(run_dir) / "ensemble.json").read_text())
+        return cls.from_members([EnsembleMember(**m) for m in record["members"]])
+
+    def predict_proba(self, X) -> np.ndarray:
+        total = None
+        for member, pipelines in zip(self.members, self.pipelines):
+            proba = member.weight * np.mean([p.predict_proba(X) for p in pipelines], axis=0)
+            total = proba if total is None else total + proba
+        return total / sum(m.weight for m in self.members)

@@ -1,0 +1,212 @@
+"""Building a portfolio from a suite of meta-train datasets (Auto-sklearn 2.0's recipe).
+
+1. search: run autodl's BOHB search (portfolio, ensemble and traditional learners off) on
+   each dataset for ``search_time`` seconds; its incumbent becomes a candidate;
+2. evaluate: train every candidate on every dataset at ``eval_epochs`` epochs on one
+   stratified holdout split (datasets above ``max_rows`` rows subsampled) -> an error matrix;
+3. pick: greedy portfolio construction over that matrix (``autodl.portfolio.greedy``).
+
+Each dataset's step runs in its own process (at most ``jobs`` at a time) and leaves a JSON
+file in the work directory, so an interrupted build resumes where it stopped. The error
+matrix is written beside the portfolio (``<out stem>_matrix.json``): leave-one-dataset-out
+checks rebuild portfolios from it without rerunning anything.
+
+The suite is a YAML file: ``datasets: [{name, path (relative to the YAML), target}]``.
+"""
+from __future__ import annotations
+
+import datetime
+import json
+import subprocess
+import sys
+import time
+import zlib
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+
+
+@dataclass
+class BuildSettings:
+    search_time: float = 40.0
+    eval_epochs: int = 12
+    max_rows: int = 2000
+    jobs: int = 2
+    size: int = 16
+    seed: int = 0
+
+
+@dataclass
+class SuiteDataset:
+    name: str
+    path: Path
+    target: str
+
+
+def read_suite(path) -> list[SuiteDataset]:
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"suite file {path} does not exist: pass a YAML file listing the datasets")
+    record = yaml.safe_load(path.read_text()) or {}
+    entries = record.get("datasets")
+    if not entries:
+        raise ValueError(f"suite file {path} has no 'datasets' list: add entries with name, path and target")
+    datasets = []
+    for entry in entries:
+        missing = {"name", "path", "target"} - set(entry)
+        if missing:
+            raise ValueError(f"suite file {path}: dataset entry {entry} lacks {sorted(missing)}")
+        file = (path.parent / entry["path"]).resolve()
+        if not file.is_file():
+            raise FileNotFoundError(f"suite file {path}: dataset {entry['name']!r} points to missing {file}")
+        datasets.append(SuiteDataset(entry["name"], file, entry["target"]))
+    return datasets
+
+
+def load_dataset(dataset: SuiteDataset, max_rows: int | None, seed: int) -> tuple[pd.DataFrame, np.ndarray]:
+    """Features and labels, stratified-subsampled to ``max_rows`` rows."""
+    frame = pd.read_csv(dataset.path)
+    if dataset.target not in frame.columns:
+        raise ValueError(f"dataset {dataset.name}: target column {dataset.target!r} not in {list(frame.columns)[:8]}")
+    y = frame.pop(dataset.target).astype(str).to_numpy()
+    if max_rows is not None and len(y) > max_rows:
+        rows = _split(np.arange(len(y)), y, train_size=max_rows, seed=seed)[0]
+        frame, y = frame.iloc[rows].reset_index(drop=True), y[rows]
+    return frame, y
+
+
+def _split(rows, y, seed, train_size=None, test_size=None):
+    from sklearn.model_selection import train_test_split
+
+    try:
+        return train_test_split(rows, train_size=train_size, test_size=test_size, stratify=y, random_state=seed)
+    except ValueError:  # a class too rare to stratify
+        return train_test_split(rows, train_size=train_size, test_size=test_size, random_state=seed)
+
+
+def config_key(config: dict) -> str:
+    return json.dumps(config, sort_keys=True)
+
+
+# --- step 1: one dataset's search (runs in its own process)
+
+def search_dataset(dataset: SuiteDataset, out: Path, work: Path, settings: BuildSettings) -> None:
+    from autodl.estimator import AutoDLClassifier
+
+    X, y = load_dataset(dataset, settings.max_rows, settings.seed)
+    # a seed per dataset: with one seed every search would sample the same configurations
+    seed = settings.seed + zlib.crc32(dataset.name.encode()) % 100_000
+    params = {"time_limit": settings.search_time, "n_workers": 1, "seed": seed, "device": "cpu",
+              "run_dir": str(work / "runs" / dataset.name), "keep_models": 1, "record_gradients": False}
+    switches = set(AutoDLClassifier().get_params())
+    params.update({name: False for name in ("portfolio", "ensemble", "traditional") if name in switches})
+    started = time.time()
+    model = AutoDLClassifier(**params).fit(X, y)
+    out.write_text(json.dumps({"dataset": dataset.name, "config": model.incumbent_["config"],
+                               "loss": model.incumbent_["loss"], "budget": model.incumbent_["budget"],
+                               "n_evaluations": model.n_evaluations_, "seconds": time.time() - started}))
+
+
+# --- step 2: every candidate on one dataset (runs in its own process)
+
+def evaluate_dataset(dataset: SuiteDataset, candidates: list[dict], out: Path, settings: BuildSettings) -> None:
+    from autodl.data import TabularEncoder
+    from autodl.trainer import train_pipeline
+
+    X, y = load_dataset(dataset, settings.max_rows, settings.seed)
+    train, val = _split(np.arange(len(y)), y, settings.seed, test_size=0.33)
+    encoder = TabularEncoder().fit(X.iloc[train])
+    data = encoder.transform(X)
+    classes = np.unique(y)
+    done = json.loads(out.read_text())["errors"] if out.exists() else {}
+    for candidate in candidates:
+        key = config_key(candidate["config"])
+        if key in done:
+            continue
+        started = time.time()
+        try:
+            result = train_pipeline(candidate["config"], data.take(train), y[train], data.take(val), y[val],
+                                    settings.eval_epochs, threads=1, seed=settings.seed, record_gradients=False,
+                                    encoder=encoder, classes=classes)
+            error = 1.0 - float(result.final["final_val_accuracy"])
+        except Exception as exc:  # noqa: BLE001 - a failing candidate gets the worst error, the build goes on
+            print(f"{dataset.name}: candidate from {candidate['source']} failed: {exc}", file=sys.stderr)
+            error = 1.0
+        done[key] = {"error": error, "seconds": time.time() - started}
+        out.write_text(json.dumps({"dataset": dataset.name, "errors": done}))
+
+
+# --- the driver
+
+def _run_steps(commands: list[list[str]], jobs: int, log_dir: Path) -> None:
+    def run(command):
+        name = command[command.index("--dataset") + 1]
+        with open(log_dir / f"{command[3]}_{name}.log", "ab") as log:
+            code = subprocess.call(command, stdout=log, stderr=subprocess.STDOUT)
+        print(f"{command[3]} {name}: {'ok' if code == 0 else f'FAILED (exit {code})'}", flush=True)
+
+    with ThreadPoolExecutor(max(1, jobs)) as pool:
+        list(pool.map(run, commands))
+
+
+def _step_command(step: str, suite: Path, dataset: str, work: Path, settings: BuildSettings) -> list[str]:
+    return [sys.executable, "-m", "autodl.portfolio", step, "--suite", str(suite), "--dataset", dataset,
+            "--work", str(work), "--search-time", str(settings.search_time), "--eval-epochs",
+            str(settings.eval_epochs), "--max-rows", str(settings.max_rows), "--seed", str(settings.seed)]
+
+
+def build(suite: Path, out: Path, work: Path, settings: BuildSettings, command: str) -> dict:
+    """All three steps; returns the provenance written into the portfolio."""
+    from autodl.portfolio import write_portfolio
+    from autodl.portfolio.greedy import greedy_portfolio, portfolio_score
+
+    datasets = read_suite(suite)
+    for sub in ("search", "eval", "logs", "runs"):
+        (work / sub).mkdir(parents=True, exist_ok=True)
+    started = time.time()
+    todo = [d.name for d in datasets if not (work / "search" / f"{d.name}.json").exists()]
+    _run_steps([_step_command("search-one", suite, name, work, settings) for name in todo], settings.jobs,
+               work / "logs")
+    searched = {d.name: json.loads((work / "search" / f"{d.name}.json").read_text())
+                for d in datasets if (work / "search" / f"{d.name}.json").exists()}
+    candidates, seen = [], set()
+    for name, record in searched.items():
+        if config_key(record["config"]) not in seen:
+            seen.add(config_key(record["config"]))
+            candidates.append({"source": name, "config": record["config"]})
+    if not candidates:
+        raise RuntimeError(f"no search finished; see the logs in {work / 'logs'}")
+    (work / "candidates.json").write_text(json.dumps(candidates, indent=1))
+    search_seconds = time.time() - started
+    _run_steps([_step_command("evaluate-one", suite, d.name, work, settings) for d in datasets], settings.jobs,
+               work / "logs")
+    evaluated = [d.name for d in datasets if (work / "eval" / f"{d.name}.json").exists()]
+    errors = np.ones((len(candidates), len(evaluated)))
+    for j, name in enumerate(evaluated):
+        done = json.loads((work / "eval" / f"{name}.json").read_text())["errors"]
+        for i, candidate in enumerate(candidates):
+            errors[i, j] = done.get(config_key(candidate["config"]), {"error": 1.0})["error"]
+    chosen = greedy_portfolio(errors, settings.size)
+    provenance = {
+        "suite": suite.name, "datasets": evaluated, "searched_datasets": sorted(searched),
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"), "command": command,
+        "budgets": {"search_seconds_per_dataset": settings.search_time, "search_workers": 1,
+                    "search_epoch_budgets": [12.5, 25.0, 50.0], "eval_epochs": settings.eval_epochs,
+                    "max_rows": settings.max_rows, "search_seed": "seed + crc32(dataset name) % 100000",
+                    "eval_split": "one stratified holdout, 33% validation",
+                    "parallel_processes": settings.jobs, "seed": settings.seed},
+        "method": "candidates = each dataset's search incumbent (deduplicated); every candidate evaluated on "
+                  "every dataset; greedy portfolio construction minimising the mean best-of-portfolio "
+                  "validation error (Feurer et al. 2022), stopping when no candidate improves it",
+        "n_candidates": len(candidates), "sources": [candidates[i]["source"] for i in chosen],
+        "meta_train_mean_error": portfolio_score(errors, chosen),
+        "wall_seconds": {"search": round(search_seconds), "total": round(time.time() - started)},
+    }
+    write_portfolio(out, [candidates[i]["config"] for i in chosen], provenance)
+    matrix = {"datasets": evaluated, "candidates": candidates, "errors": errors.tolist(), "provenance": provenance}
+    out.with_name(out.stem + "_matrix.json").write_text(json.dumps(matrix, indent=1) + "\n")
+    return provenance

@@ -1,0 +1,129 @@
+"""Traditional learners that join the ensemble pool (as in Auto-PyTorch Tabular).
+
+Five fixed configurations: LightGBM, CatBoost, random forest (300 trees), extra trees
+(300 trees) and k-nearest neighbours. They are evaluated like networks: ``train_learner``
+has the trainer's signature, so the worker's ``Evaluator`` runs each one in a limited
+child process (same time and memory limits), on the same encoded data and validation
+split(s), and writes ``val_predictions/<tag>.npy`` and ``models/<tag>.pkl`` in the
+networks' format. Preprocessing is the networks' own ``Preprocessor`` with its defaults
+(median imputation, one-hot categoricals, standard scaling).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from autodl.data import TabularData, TabularEncoder, as_frame
+from autodl.preprocessing import Preprocessor
+
+LEARNERS = ("knn", "lightgbm", "extra_trees", "random_forest", "catboost")   # the order they are trained in
+PREPROCESSING = {"imputation": "median", "cat_encoding": "one_hot", "scaling": "standard", "svd": "off"}
+TRADITIONAL_ITERATION = -1   # config_id (-1, 0, i): never collides with BOHB's ids (iterations count from 0)
+
+
+def learner_config_id(name: str) -> tuple[int, int, int]:
+    return (TRADITIONAL_ITERATION, 0, LEARNERS.index(name))
+
+
+def learner_name(config_id) -> str | None:
+    """The learner behind a config_id, or None for a network evaluation."""
+    config_id = tuple(int(i) for i in config_id)
+    if len(config_id) == 3 and config_id[0] == TRADITIONAL_ITERATION and 0 <= config_id[2] < len(LEARNERS):
+        return LEARNERS[config_id[2]]
+    return None
+
+
+def make_model(name: str, n_train: int, threads: int, seed: int):
+    """The fixed configuration of each learner."""
+    if name == "lightgbm":
+        from lightgbm import LGBMClassifier
+        return LGBMClassifier(n_estimators=300, learning_rate=0.05, num_leaves=31, min_child_samples=5,
+                              subsample=0.8, subsample_freq=1, colsample_bytree=0.8, n_jobs=threads,
+                              random_state=seed, verbose=-1)
+    if name == "catboost":
+        from catboost import CatBoostClassifier
+        return CatBoostClassifier(iterations=300, learning_rate=0.1, depth=6, thread_count=threads,
+                                  random_seed=seed, verbose=False, allow_writing_files=False)
+    if name == "random_forest":
+        from sklearn.ensemble import RandomForestClassifier
+        return RandomForestClassifier(n_estimators=300, max_features="sqrt", n_jobs=threads, random_state=seed)
+    if name == "extra_trees":
+        from sklearn.ensemble import ExtraTreesClassifier
+        return ExtraTreesClassifier(n_estimators=300, max_features="sqrt", n_jobs=threads, random_state=seed)
+    if name == "knn":
+        from sklearn.neighbors import KNeighborsClassifier
+        return KNeighborsClassifier(n_neighbors=max(1, min(7, n_train)), weights="uniform", n_jobs=threads)
+    raise ValueError(f"unknown traditional learner {name!r}; choose from {', '.join(LEARNERS)}")
+
+
+@dataclass
+class TraditionalPipeline:
+    """Column encoding + shared preprocessing + a fitted sklearn-style model; predicts like ``FittedPipeline``."""
+
+    name: str
+    classes: np.ndarray
+    encoder: TabularEncoder
+    preprocessor: Preprocessor
+    model: object
+    seen_codes: np.ndarray      # class codes the model saw in training (columns of its predict_proba)
+
+    def predict_proba(self, X, device: str = "cpu") -> np.ndarray:
+        data = X if isinstance(X, TabularData) else self.encoder.transform(as_frame(X))
+        dense = self.preprocessor.transform(data).dense
+        proba = np.zeros((len(dense), len(self.classes)))
+        if len(self.seen_codes) == 1:   # a one-class training split: the model cannot be asked
+            proba[:, self.seen_codes[0]] = 1.0
+        else:
+            proba[:, self.seen_codes] = self.model.predict_proba(dense)
+        return proba
+
+
+@dataclass
+class TraditionalResult:
+    """What the worker's evaluation child reads from a trainer result."""
+
+    val_proba: np.ndarray
+    pipeline: TraditionalPipeline
+    curve: list = field(default_factory=list)     # no epochs: an empty learning curve
+    final: dict = field(default_factory=dict)
+
+
+def _codes(y, classes) -> np.ndarray:
+    codes = pd.Index(classes).get_indexer(np.asarray(y))
+    if (codes < 0).any():
+        raise ValueError(f"labels {sorted(set(np.asarray(y)[codes < 0]))[:5]} are not among the classes")
+    return codes
+
+
+def train_learner(config: dict, X_train, y_train, X_val, y_val, epochs: int = 1, *, device: str = "cpu",
+                  threads: int = 1, seed: int = 0, record_gradients: bool = False, patience=None,
+                  encoder: TabularEncoder | None = None, classes=None) -> TraditionalResult:
+    """Fit learner ``config["learner"]`` on the training split; the trainer's signature (epochs etc. unused)."""
+    from autodl.curves import classification_metrics
+
+    name = config.get("learner")
+    if name not in LEARNERS:
+        raise ValueError(f"config needs 'learner' in {LEARNERS}, got {name!r}")
+    if encoder is None:
+        if isinstance(X_train, TabularData):
+            raise ValueError("encoded TabularData needs the encoder that produced it: pass encoder=")
+        encoder = TabularEncoder().fit(as_frame(X_train))
+    if classes is None:
+        classes = np.unique(np.concatenate([np.asarray(y_train), np.asarray(y_val)]))
+    classes = np.asarray(classes)
+    train = X_train if isinstance(X_train, TabularData) else encoder.transform(as_frame(X_train))
+    preprocessor = Preprocessor(PREPROCESSING, encoder.cardinalities, seed).fit(train)
+    dense = preprocessor.transform(train).dense
+    y_codes = _codes(y_train, classes)
+    seen = np.unique(y_codes)
+    model = make_model(name, len(y_codes), max(1, int(threads)), seed)
+    if len(seen) > 1:
+        # relabel to 0..m-1 so every library agrees on the column order of predict_proba
+        model.fit(dense, np.searchsorted(seen, y_codes))
+    pipeline = TraditionalPipeline(name, classes, encoder, preprocessor, model, seen)
+    val_proba = pipeline.predict_proba(X_val)
+    final = dict(zip(["final_val_accuracy", "final_val_balanced_accuracy", "final_val_cross_entropy"],
+                     classification_metrics(val_proba, _codes(y_val, classes))))
+    return TraditionalResult(val_proba, pipeline, [], final)

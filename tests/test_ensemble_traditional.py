@@ -1,0 +1,66 @@
+"""Traditional learners: evaluated by the worker's Evaluator under the networks' limits, in their format."""
+import json
+import pickle
+import time
+
+import numpy as np
+import pytest
+
+from autodl.ensemble import Candidate, EnsembleBuilder, EnsembleModel
+from autodl.traditional import LEARNERS, learner_config_id, learner_name, train_learner
+from autodl.worker import Evaluator, WorkerSpec
+from tests.autodl_fixtures import mixed_frame, search_data
+
+
+def _spec(tmp_path, data_path, **limits):
+    return WorkerSpec(run_id="t", run_dir=str(tmp_path), data_path=str(data_path), nameserver="", nameserver_port=0,
+                      deadline=time.time() + 120, threads=1, record_gradients=False,
+                      train_fn="autodl.traditional:train_learner", **limits)
+
+
+@pytest.mark.timeout(300)
+def test_each_learner_runs_under_the_evaluator_and_joins_the_ensemble(tmp_path):
+    X, y = mixed_frame(300)            # categoricals, missing values, string labels
+    data_path = search_data(tmp_path, X, y)
+    evaluator = Evaluator(_spec(tmp_path, data_path, eval_time_limit=60))
+    with open(data_path, "rb") as fh:
+        data = pickle.load(fh)
+    builder = EnsembleBuilder(tmp_path, data["y_codes"], data["splits"][0][1], size=20)
+    for name in LEARNERS:
+        result = evaluator.evaluate(learner_config_id(name), {"learner": name}, 0.0)
+        info = result["info"]
+        assert info["status"] == "ok", info
+        assert result["loss"] < 0.25                      # breast cancer: every learner is far above chance
+        proba = np.load(tmp_path / "val_predictions" / f"{info['tag']}.npy")
+        assert proba.shape == (300, 2)
+        assert np.isnan(proba).all(axis=1).sum() == int(300 * 0.67)   # NaN outside the validation rows
+        assert learner_name(learner_config_id(name)) == name
+        builder.add(Candidate(info["tag"], "traditional", name, result["loss"], info["val_cross_entropy"], 0.0,
+                              str(tmp_path / "val_predictions" / f"{info['tag']}.npy"), info["model_path"]))
+    assert learner_name((0, 0, 1)) is None
+    ensemble = EnsembleModel.load(tmp_path)
+    proba = ensemble.predict_proba(X)
+    assert proba.shape == (300, 2) and np.allclose(proba.sum(axis=1), 1)
+    assert json.loads((tmp_path / "ensemble.json").read_text())["val_accuracy"] == builder.val_accuracy
+
+
+def test_the_memory_limit_of_network_evaluations_applies(tmp_path):
+    X, y = mixed_frame(100)
+    evaluator = Evaluator(_spec(tmp_path, search_data(tmp_path, X, y), eval_memory_mb=1))
+    result = evaluator.evaluate(learner_config_id("random_forest"), {"learner": "random_forest"}, 0.0)
+    assert result["info"]["status"] == "memout" and result["loss"] == 1.0
+
+
+def test_a_training_split_with_one_class_still_predicts_all_classes():
+    X, y = mixed_frame(60)
+    y = y.to_numpy()
+    train = np.flatnonzero(y == y[0])[:20]
+    result = train_learner({"learner": "lightgbm"}, X.iloc[train], y[train], X.iloc[:10], y[:10],
+                           classes=np.unique(y))
+    assert result.val_proba.shape == (10, 2) and np.allclose(result.val_proba.sum(axis=1), 1)
+
+
+def test_an_unknown_learner_is_refused():
+    X, y = mixed_frame(20)
+    with pytest.raises(ValueError, match="learner"):
+        train_learner({"learner": "svm"}, X, y, X, y)
