@@ -4,7 +4,8 @@ Run directory layout::
 
     configs.json, results.json     hpbandster's json_result_logger
     evaluations.jsonl              one line per finished evaluation (status, loss, val metrics, times)
-    trajectory.jsonl               the incumbent over wall-clock time: time, config_id, budget, loss, val_accuracy
+    trajectory.jsonl               the incumbent over wall-clock time (seconds since fit started): time, kind,
+                                   config_id, budget, loss, val_accuracy
     curves/<tag>.json              per-epoch learning curves (LCBench's tags) of each evaluation
     val_predictions/<tag>.npy      validation class probabilities of each evaluation (rows = all training rows,
                                    NaN where a row was not in a validation split)
@@ -106,7 +107,7 @@ class RunRecorder:
                                            "loss": evaluation.loss, "status": status, "info": info})
         if status == "ok" and (self.incumbent is None or evaluation.rank_key() < self.incumbent.rank_key()):
             self.incumbent = evaluation
-            self._append("trajectory.jsonl", {"time": time.time() - self.started,
+            self._append("trajectory.jsonl", {"time": time.time() - self.started, "kind": "incumbent",
                                               "config_id": list(evaluation.config_id), "budget": evaluation.budget,
                                               "loss": evaluation.loss,
                                               "val_accuracy": info.get("val_accuracy")})
