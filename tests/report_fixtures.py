@@ -68,8 +68,12 @@ def make_messy_run(run_dir: Path) -> Path:
                      info="exceeded the wall-clock limit of 32 s" if r["task"] == "wine" else "exceeded 4096 MB")
     planned = {"frameworks": list(FRAMEWORKS), "tasks": list(TASKS), "folds": [0], "seeds": [0, 1, 2]}
     run = make_run(run_dir, out, planned=planned)
-    for seed in (0, 1, 2):
-        write_trajectory(run, "autodl", "iris", seed, [{"time": 1 + seed, "val_accuracy": 0.7},
-                                                       {"time": 6, "val_accuracy": 0.9, "test_accuracy": 0.88}])
-        write_trajectory(run, "autodl", "iris", seed, [{"time": 7, "val_accuracy": 0.93}], name="ensemble_trajectory.jsonl")
+    for seed in (0, 1, 2):   # the records autodl writes (autodl/search.py, autodl/ensemble.py)
+        write_trajectory(run, "autodl", "iris", seed, [
+            {"time": 1.0 + seed, "config_id": [0, 0, 0], "budget": 12.5, "loss": 0.3, "val_accuracy": 0.7},
+            {"time": 6.0, "config_id": [0, 0, 1], "budget": 25.0, "loss": 0.1, "val_accuracy": 0.9,
+             "test_accuracy": 0.88}], subdir="autodl")
+        write_trajectory(run, "autodl", "iris", seed, [
+            {"time": 7.0, "val_loss": 0.07, "val_accuracy": 0.93, "val_cross_entropy": 0.2,
+             "members": [["0_0_1_b25", 0.6], ["0_0_0_b12.5", 0.4]]}], name="ensemble_trajectory.jsonl", subdir="autodl")
     return run

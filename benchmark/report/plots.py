@@ -16,10 +16,12 @@ from benchmark.report.trajectory import average_curve, time_grid  # noqa: E402
 FORMATS = ("svg", "png")
 
 
-def save(fig, out_dir: Path, stem: str) -> str:
-    """Write ``stem.svg`` and ``stem.png``; return the SVG's file name (what the page shows)."""
+def save(fig, out_dir: Path, stem: str, tight: bool = False) -> str:
+    """Write ``stem.svg`` and ``stem.png``; return the SVG's file name (what the page shows).
+    ``tight`` crops to what was drawn (for text outside the axes); it costs a second drawing pass,
+    so figures that can use a constrained layout do."""
     for fmt in FORMATS:
-        fig.savefig(Path(out_dir) / f"{stem}.{fmt}", bbox_inches="tight", dpi=150)
+        fig.savefig(Path(out_dir) / f"{stem}.{fmt}", bbox_inches="tight" if tight else None, dpi=150)
     plt.close(fig)
     return f"{stem}.svg"
 
@@ -53,13 +55,13 @@ def cd_diagram(ranks: pd.Series, pvalues: pd.DataFrame, cd: float, caption: str,
     ax.plot([start + cd, start + cd], [1.55, 1.85], color="k", lw=1.5)
     ax.text(start + cd / 2, 1.95, f"CD = {cd:.2f}", ha="center", fontsize=9)
     ax.set_title(caption.replace("; ", "\n"), fontsize=9)
-    return save(fig, out_dir, "cd_diagram"), placed
+    return save(fig, out_dir, "cd_diagram", tight=True), placed
 
 
 def anytime(points: pd.DataFrame, task: str, budget_s: float | None, out_dir: Path, stem: str) -> str:
     """One dataset: each framework's incumbent (solid) and ensemble (dashed) validation accuracy over
     wall-clock time, mean over seeds and folds with a min-max band; test accuracy dotted where logged."""
-    fig, ax = plt.subplots(figsize=(6.4, 3.6))
+    fig, ax = plt.subplots(figsize=(6.4, 3.6), layout="constrained")
     grid = time_grid(points, budget_s)
     colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     styles = {("incumbent", "val"): "-", ("ensemble", "val"): "--", ("incumbent", "test"): ":",
@@ -88,12 +90,16 @@ def resources(df: pd.DataFrame, out_dir: Path) -> str:
     """Per framework: distribution of wall time, peak memory and models trained over jobs."""
     ran = df[~df["failure"].fillna("").astype(str).isin(["setup", "node_failure"])]
     fws = list(dict.fromkeys(ran["framework"]))
-    fig, axes = plt.subplots(1, 3, figsize=(11, 0.8 + 0.45 * max(len(fws), 2)))
+    fig, axes = plt.subplots(1, 3, figsize=(11, 1.2 + 0.45 * max(len(fws), 2)), layout="constrained")
     for ax, (col, label) in zip(axes, (("duration", "wall time [s]"), ("peak_memory_mb", "peak memory [MB]"),
                                        ("models_count", "models trained"))):
         data = [pd.to_numeric(ran.loc[ran["framework"] == fw, col], errors="coerce").dropna().to_numpy() for fw in fws]
         data = [d if len(d) else np.array([np.nan]) for d in data]
         ax.boxplot(data[::-1], orientation="horizontal", tick_labels=fws[::-1])   # first framework on top
+        values = np.concatenate(data)
+        values = values[np.isfinite(values) & (values > 0)]
+        if len(values) and values.max() / values.min() > 20:   # seconds to hours, MB to GB: log scale
+            ax.set_xscale("log")
         ax.set_xlabel(label)
         ax.grid(alpha=0.3, axis="x")
         if ax is not axes[0]:
