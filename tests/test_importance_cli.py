@@ -95,7 +95,7 @@ def test_module_entry_point(tmp_path):
     done = subprocess.run([sys.executable, "-m", "autodl.importance", str(data), "--budget", "2", "--trees", "8"],
                           cwd=REPO, capture_output=True, text=True, timeout=110)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.startswith("budget 2 epoch (1 dataset(s)")
+    assert done.stdout.startswith("budget 2 epoch (1 dataset(s), 10 evaluations")
 
 
 def test_run_folder_without_configspace_uses_autodl_space(tmp_path, capsys):

@@ -48,6 +48,9 @@ def analyse(study: Study, budgets: list[float], *, n_trees: int = 64, seed: int 
             if np.all(y == y[0]):
                 notes.append(f"note: {where}: every evaluation scored {y[0]:g}; nothing to explain, skipped")
                 continue
+            if len(y) < len(params):
+                notes.append(f"note: {where}: {len(y)} evaluations for {len(params)} hyperparameters; "
+                             "the surrogate sees too little data for reliable importances")
             X = encode_configs(configs, params)
             model = FANOVA(X, y, bounds, names, n_trees=n_trees, seed=seed)
             for name, (mean, std) in model.main_effects().items():

@@ -22,9 +22,11 @@ def ranking_text(importance: Importance, study: Study) -> str:
     summary = importance.summary()
     lines = []
     for budget, by_budget in summary.groupby("budget", sort=True):
-        groups = importance.rows.loc[importance.rows["budget"] == budget, "group"].nunique()
-        where = f"{groups} dataset(s)" if study.source == "lcbench" else "the run"
-        lines.append(f"budget {budget:g} {study.budget_unit} ({where}, metric {study.metric}):")
+        groups = importance.rows.loc[importance.rows["budget"] == budget, "group"].unique()
+        evaluations = study.evaluations[(study.evaluations["budget"] == budget) & study.evaluations["group"].isin(groups)]
+        where = f"{len(groups)} dataset(s)" if study.source == "lcbench" else "the run"
+        lines.append(f"budget {budget:g} {study.budget_unit} ({where}, {len(evaluations)} evaluations, "
+                     f"metric {study.metric}):")
         for method in ("fanova", "lpi"):
             part = by_budget[by_budget["method"] == method]
             ranked = ", ".join(f"{r.hyperparameter} {r.importance:.3f}" for r in part.itertuples())
@@ -49,7 +51,10 @@ def plot_importance(importance: Importance, path: Path) -> None:
     order = (summary[summary["method"] == "fanova"].groupby("hyperparameter")["importance"].mean()
              .sort_values(ascending=False).index.tolist())
     single_group = importance.rows["group"].nunique() == 1
-    fig, axes = plt.subplots(1, 2, figsize=(2 * max(4.0, 0.8 * len(order)), 4.2), sharey=True)
+    if len(order) <= 10:  # side by side; many hyperparameters (a full autodl space) get a row each
+        fig, axes = plt.subplots(1, 2, figsize=(2 * max(4.0, 0.8 * len(order)), 4.2), sharey=True)
+    else:
+        fig, axes = plt.subplots(2, 1, figsize=(min(24.0, 3 + 0.45 * len(order)), 8.4), sharey=True)
     width = 0.8 / len(budgets)
     colours = plt.cm.viridis(np.linspace(0.15, 0.85, len(budgets)))
     for ax, method in zip(axes, ("fanova", "lpi")):
@@ -68,7 +73,8 @@ def plot_importance(importance: Importance, path: Path) -> None:
         ax.grid(axis="y", alpha=0.3)
     top = (summary["importance"] + summary["std_over_groups"]).max()
     axes[0].set_ylim(0, max(0.05, min(1.05, 1.1 * top)))
-    axes[0].set_ylabel("importance (fraction of variance)")
+    for ax in axes if len(order) > 10 else axes[:1]:
+        ax.set_ylabel("importance (fraction of variance)")
     axes[1].legend(title="budget", fontsize="small")
     fig.tight_layout()
     fig.savefig(path, dpi=120)
