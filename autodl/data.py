@@ -5,9 +5,11 @@ numeric columns (NaN = missing) and an int matrix of category codes (-1 = missin
 unseen). Everything later in the pipeline (preprocessing, networks) works on these.
 
 Documented behaviour for messy columns:
-- object/category/string/bool columns are categorical;
-- an object column whose non-missing values are mostly (>= 90 %) numbers but not all is
-  rejected with an error naming the column and an offending value (clean it, or cast it
+- category/bool columns, and object/string columns of text, are categorical;
+- an object/string column whose non-missing values all parse as numbers is numeric (values
+  that do not parse at predict time become missing);
+- an object/string column whose non-missing values are mostly (>= 90 %) numbers but not all
+  is rejected with an error naming the column and an offending value (clean it, or cast it
   to ``category`` if it really is categorical);
 - +-inf in numeric columns is treated as missing.
 """
@@ -70,17 +72,21 @@ def _is_categorical(series: pd.Series) -> bool:
     return not pd.api.types.is_numeric_dtype(series) or pd.api.types.is_bool_dtype(series)
 
 
-def _check_not_garbled_numeric(name, series: pd.Series) -> None:
+def _numbers_as_text(name, series: pd.Series) -> bool:
+    """True for a text column holding only numbers; raises for a mostly-numeric one with garbage."""
     values = series.dropna()
-    if values.empty or isinstance(series.dtype, pd.CategoricalDtype):
-        return
+    if values.empty or isinstance(series.dtype, pd.CategoricalDtype) or pd.api.types.is_bool_dtype(series):
+        return False
     parsed = pd.to_numeric(values.astype(str), errors="coerce")
     share = parsed.notna().mean()
-    if NUMERIC_GARBAGE_SHARE <= share < 1.0:
+    if share == 1.0:
+        return True
+    if share >= NUMERIC_GARBAGE_SHARE:
         bad = values[parsed.isna()].iloc[0]
         raise ValueError(f"column {name!r} is mostly numeric but contains non-numeric values such as "
                          f"{bad!r}: clean it (e.g. pd.to_numeric(..., errors='coerce')) or cast it to "
                          f"'category' if it is categorical")
+    return False
 
 
 class TabularEncoder:
@@ -89,11 +95,11 @@ class TabularEncoder:
     def fit(self, X) -> "TabularEncoder":
         frame = as_frame(X)
         self.columns_ = list(frame.columns)
-        self.categorical_columns_ = [c for c in frame.columns if _is_categorical(frame[c])]
+        self.categorical_columns_ = [c for c in frame.columns
+                                     if _is_categorical(frame[c]) and not _numbers_as_text(c, frame[c])]
         self.numeric_columns_ = [c for c in frame.columns if c not in self.categorical_columns_]
         self.categories_ = {}
         for c in self.categorical_columns_:
-            _check_not_garbled_numeric(c, frame[c])
             values = frame[c].dropna().astype(str)
             self.categories_[c] = np.array(sorted(values.unique()), dtype=object)
         return self
@@ -109,7 +115,9 @@ class TabularEncoder:
             raise ValueError(f"X lacks the columns {missing[:5]} seen during fit: pass the same columns")
         n = len(frame)
         if self.numeric_columns_:
-            numeric = frame[self.numeric_columns_].apply(pd.to_numeric, errors="raise")
+            numeric = frame[self.numeric_columns_].apply(
+                lambda col: col if pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col)
+                else pd.to_numeric(col.astype(object).where(col.notna(), None), errors="coerce"))
             numeric = numeric.to_numpy(dtype=np.float64, na_value=np.nan, copy=True)
             numeric[~np.isfinite(numeric)] = np.nan
         else:

@@ -79,8 +79,9 @@ class Evaluation:
 class RunRecorder:
     """hpbandster result logger that also keeps our records, the trajectory and prunes models."""
 
-    def __init__(self, run_dir: Path, started: float, keep_models: int):
+    def __init__(self, run_dir: Path, started: float, keep_models: int, on_evaluation=None):
         self.run_dir = Path(run_dir)
+        self.on_evaluation = on_evaluation   # called with each successful Evaluation, after pruning
         self.json_logger = json_result_logger(str(run_dir), overwrite=True)
         self.started = started
         self.keep_models = keep_models
@@ -112,6 +113,11 @@ class RunRecorder:
                                               "loss": evaluation.loss,
                                               "val_accuracy": info.get("val_accuracy")})
         self._prune()
+        if status == "ok" and self.on_evaluation is not None:
+            try:
+                self.on_evaluation(evaluation)
+            except Exception:  # noqa: BLE001 - a failing callback must not stop the search
+                log.exception("on_evaluation callback failed for %s", evaluation.tag)
 
     def _append(self, name, record):
         with open(self.run_dir / name, "a") as fh:
@@ -164,18 +170,23 @@ def _stop_workers(procs: list[subprocess.Popen], wait: float = 5.0) -> None:
 
 
 def run_search(space, data_path: Path, run_dir: Path, deadline: float, settings: SearchSettings,
-               initial_configs=(), started: float | None = None) -> SearchOutcome:
-    """BOHB over ``space`` until ``deadline`` (time.time()), with ``settings.n_workers`` local workers."""
+               initial_configs=(), started: float | None = None, on_evaluation=None) -> SearchOutcome:
+    """BOHB over ``space`` until ``deadline`` (time.time()), with ``settings.n_workers`` local workers.
+
+    ``on_evaluation(evaluation)`` is called for every successful evaluation as it arrives.
+    """
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
+    _clear_records(run_dir)
     run_id = uuid.uuid4().hex[:12]
     quiet = logging.getLogger("autodl.hpbandster")
     quiet.setLevel(logging.WARNING)
-    nameserver = NameServer(run_id=run_id, host=settings.host, port=0, nic_name=settings.nic_name)
+    host = None if settings.nic_name else settings.host  # an interface name wins over the default address
+    nameserver = NameServer(run_id=run_id, host=host, port=0, nic_name=settings.nic_name)
     ns_host, ns_port = nameserver.start()
     master, procs = None, []
     try:
-        recorder = RunRecorder(run_dir, started or time.time(), settings.keep_models)
+        recorder = RunRecorder(run_dir, started or time.time(), settings.keep_models, on_evaluation)
         generator = PortfolioFirst(space, initial_configs, logger=quiet)
         master = DeadlineBOHB(generator, settings.min_budget, settings.max_budget, settings.eta, run_id=run_id,
                               nameserver=ns_host, nameserver_port=ns_port, host=ns_host, result_logger=recorder,
@@ -199,6 +210,15 @@ def run_search(space, data_path: Path, run_dir: Path, deadline: float, settings:
             master.shutdown(shutdown_workers=True)
         _stop_workers(procs)
         nameserver.shutdown()
+
+
+def _clear_records(run_dir: Path) -> None:
+    """A reused run directory starts empty of an earlier search's records (they would mix)."""
+    for name in ("evaluations.jsonl", "trajectory.jsonl"):
+        (run_dir / name).unlink(missing_ok=True)
+    for folder in ("models", "curves", "val_predictions"):
+        for path in (run_dir / folder).glob("*"):
+            path.unlink()
 
 
 def _wait_for_workers(master, n, until, procs, run_dir) -> None:

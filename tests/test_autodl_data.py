@@ -63,3 +63,12 @@ def test_preprocessing_is_fitted_on_train_only():
     test = TabularEncoder().fit_transform(pd.DataFrame({"a": [100.0, np.nan]}))
     pre = Preprocessor({"imputation": "mean", "scaling": "none"}, []).fit(train)
     assert pre.transform(test).dense[:, 0].tolist() == [100.0, 1.0]
+
+
+def test_text_column_of_numbers_is_numeric_and_unparseable_values_at_predict_become_missing():
+    X = pd.DataFrame({"n": ["1", "2.5", None, "4"], "c": ["a", "b", "a", None]})
+    encoder = TabularEncoder().fit(X)
+    assert encoder.numeric_columns_ == ["n"] and encoder.categorical_columns_ == ["c"]
+    data = encoder.transform(pd.DataFrame({"n": ["3", "junk"], "c": ["b", "zzz"]}))
+    assert data.numeric[0, 0] == 3.0 and np.isnan(data.numeric[1, 0])
+    assert data.categorical[:, 0].tolist() == [1, -1]
