@@ -129,3 +129,35 @@ def test_autodl_search_spread_over_two_array_tasks(slurm_cluster, tmp_path):  # 
     assert remote, "the worker array task evaluated nothing"
     assert len(evaluations) > len(remote)                # the master's own worker evaluated too
     assert (search / "finished").exists()
+
+
+@pytest.mark.timeout(240)
+def test_preempted_job_is_requeued_and_then_recorded_once(slurm_cluster, tmp_path):  # noqa: F811
+    profile = tmp_path / "long.yaml"     # > 10 min: submitit then reads an early signal as preemption
+    profile.write_text(LOCAL_PROFILE.read_text() + "time_limit_min: 15\n")
+    out = tmp_path / "run"
+    args = ("--task", "iris", "--framework", "tests.adapters:Slow", "--budget", "60")
+    res = slurm_run(out, *args, "--no-wait", profile=profile, SLOW_ADAPTER_SECONDS="8")
+    assert res.returncode == 0, res.stderr
+    sid = submitted_ids(out)[0]
+    marker = out / "jobs/tests.adapters:Slow/iris/fold0_seed0/running.json"
+    deadline = time.time() + 60
+    while not marker.exists():
+        assert time.time() < deadline, "the job never started"
+        time.sleep(0.2)
+    subprocess.run(["scancel", "--signal=USR2", sid], check=True)     # what SLURM sends on preemption
+    while "BeginTime" not in subprocess.run(["squeue", "-h", "-j", sid, "-o", "%r"], capture_output=True,
+                                             text=True).stdout:
+        assert time.time() < deadline, "the job was not requeued"
+        time.sleep(0.2)
+    # SLURM holds a requeued job back for a while; let it start now
+    subprocess.run(["scontrol", "update", f"JobId={sid}", "StartTime=now"], check=True)
+    res = slurm_run(out, *args, profile=profile, SLOW_ADAPTER_SECONDS="8")
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert "1 job(s) still queued or running" in res.stdout
+    lines = (out / "results.csv").read_text().splitlines()
+    assert len(lines) == 2, lines                     # one row: the interrupted attempt wrote none
+    row = read_results(out).iloc[0]
+    assert row["acc"] > 0 and row["mode"] == "slurm"
+    logs = "".join(p.read_text() for p in (out / "slurm" / "logs").rglob("*.out"))
+    assert "this job is preempted" in logs and "Requeued job" in logs
