@@ -164,7 +164,10 @@ class Evaluator:
         ends = time.time() + limit
         outcome = None
         try:
-            handle = psutil.Process(child.pid)
+            try:
+                handle = psutil.Process(child.pid)
+            except psutil.Error:  # already gone: the loop below reports how it ended
+                handle = None
             while outcome is None:
                 if receive.poll(POLL_SECONDS):
                     try:
@@ -193,7 +196,9 @@ class Evaluator:
             child.kill()
 
 
-def _rss_mb(handle: psutil.Process) -> float:
+def _rss_mb(handle: psutil.Process | None) -> float:
+    if handle is None:
+        return 0.0
     try:
         return handle.memory_info().rss / 2**20
     except psutil.Error:

@@ -71,3 +71,11 @@ def test_same_seed_one_worker_reproduces_the_run_with_cv():
     assert np.array_equal(first.predict_proba(X), second.predict_proba(X))
     assert len(first.pipelines_) == 2   # one pipeline per CV fold, averaged
     assert set(first.predict(X)) <= {0, 1, 2}
+
+
+def test_no_finished_evaluation_is_a_clear_error():
+    from autodl.search import Evaluation, SearchOutcome
+
+    timed_out = Evaluation((0, 0, 0), 12.5, 1.0, "timeout", {})
+    with pytest.raises(RuntimeError, match="no configuration finished within time_limit=20 s.*timeout"):
+        AutoDLClassifier(time_limit=20)._keep_results(SearchOutcome([timed_out], None, 1), np.array([0, 1]), [])
