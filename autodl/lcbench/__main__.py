@@ -1,6 +1,7 @@
 """python -m autodl.lcbench {sample, export}: build an LCBench-style learning-curve dataset.
 
   sample --suite SUITE --configs N --epochs 50 --out DIR [--workers W] [--datasets a,b] [--seed S]
+         [--executor slurm --profile slurm/profiles/NAME.yaml [--unit-minutes M] [--memory MB] [--no-wait]]
   export SOURCE [--json FILE] [--parquet FILE]   SOURCE: a sample folder, or an LCBench-layout JSON
 """
 from __future__ import annotations
@@ -22,6 +23,11 @@ def parse_args(argv):
     sample.add_argument("--workers", type=int, default=1, help="local worker processes (each uses 1 thread)")
     sample.add_argument("--datasets", help="comma-separated subset of the suite's datasets")
     sample.add_argument("--seed", type=int, default=0, help="seed of the configurations and of training")
+    sample.add_argument("--executor", choices=["local", "slurm"], default="local")
+    sample.add_argument("--profile", help="SLURM cluster profile YAML (slurm/profiles/); default: the default partition")
+    sample.add_argument("--unit-minutes", type=int, default=60, help="SLURM time limit of one evaluation (minutes)")
+    sample.add_argument("--memory", type=int, default=4096, help="SLURM memory of one evaluation (MB)")
+    sample.add_argument("--no-wait", action="store_true", help="SLURM: return once the array is submitted")
     export = commands.add_parser("export", help="write LCBench's JSON layout and/or a tidy parquet table")
     export.add_argument("source", type=Path, help="a sample folder, or an LCBench-layout .json (import)")
     export.add_argument("--json", type=Path, help="LCBench-layout JSON to write")
@@ -32,7 +38,8 @@ def parse_args(argv):
 def cmd_sample(args) -> int:
     from autodl.lcbench.datasets import resolve_datasets
 
-    for name, value, low in (("--configs", args.configs, 1), ("--epochs", args.epochs, 1), ("--workers", args.workers, 1)):
+    for name, value, low in (("--configs", args.configs, 1), ("--epochs", args.epochs, 1), ("--workers", args.workers, 1),
+                             ("--unit-minutes", args.unit_minutes, 1), ("--memory", args.memory, 64)):
         if value < low:
             print(f"error: {name} must be at least {low}, got {value}", file=sys.stderr)
             return 2
@@ -43,9 +50,16 @@ def cmd_sample(args) -> int:
         return 2
     from autodl.lcbench.sample import run_sample
 
+    slurm = None
+    if args.executor == "slurm":
+        slurm = {"profile_path": args.profile, "minutes": args.unit_minutes, "memory_mb": args.memory,
+                 "wait": not args.no_wait}
+    elif args.profile or args.no_wait:
+        print("error: --profile and --no-wait go with --executor slurm", file=sys.stderr)
+        return 2
     try:
         done, skipped, failures = run_sample(tasks, args.configs, args.epochs, args.out,
-                                             seed=args.seed, workers=args.workers)
+                                             seed=args.seed, workers=args.workers, slurm=slurm)
     except ValueError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

@@ -85,7 +85,7 @@ def evaluate_unit(unit: SampleUnit) -> str:
 def plan(tasks: list, n_configs: int, epochs: int, seed: int, out: Path) -> list[SampleUnit]:
     """The same n_configs configurations (sampled with `seed`) for every dataset."""
     configs = sample_configs(n_configs, seed=seed, epochs=epochs)
-    return [SampleUnit(task.name, task, i, config, epochs, seed, str(result_path(out, task.name, i)))
+    return [SampleUnit(task.name, task, i, config, epochs, seed, str(result_path(out.resolve(), task.name, i)))
             for task in tasks for i, config in enumerate(configs)]
 
 
@@ -104,15 +104,20 @@ def check_manifest(out: Path, settings: dict) -> None:
 
 
 def run_sample(tasks: list, n_configs: int, epochs: int, out: Path, *, seed: int = 0, workers: int = 1,
-               log=print) -> tuple[int, int, list[str]]:
-    """Evaluate every missing unit; returns (evaluated, skipped, failures)."""
+               slurm: dict | None = None, log=print) -> tuple[int, int, list[str]]:
+    """Evaluate every missing unit; returns (evaluated, skipped, failures).
+
+    slurm: None to run here with `workers` processes, else the keyword arguments of
+    autodl.lcbench.slurm.submit_units (profile_path, minutes, memory_mb) plus `wait`.
+    """
     check_manifest(out, {"schema": SCHEMA_VERSION, "configs": n_configs, "epochs": epochs, "seed": seed,
                          "val_fraction": VAL_FRACTION, "datasets": [t.name for t in tasks]})
     units = plan(tasks, n_configs, epochs, seed, out)
     todo = [u for u in units if not u.done]
     skipped = len(units) - len(todo)
+    where = "as a SLURM array" if slurm is not None else f"with {workers} worker(s)"
     log(f"{len(units)} evaluations ({len(tasks)} datasets x {n_configs} configurations, {epochs} epochs): "
-        f"{skipped} already done, {len(todo)} to run with {workers} worker(s)")
+        f"{skipped} already done, {len(todo)} to run {where}")
     failures, started = [], time.perf_counter()
 
     def report(unit, error):
@@ -122,7 +127,17 @@ def run_sample(tasks: list, n_configs: int, epochs: int, out: Path, *, seed: int
         else:
             log(f"done {unit.dataset} config {unit.config_id} ({time.perf_counter() - started:.0f} s)")
 
-    if workers <= 1:
+    if slurm is not None:
+        from autodl.lcbench.slurm import submit_units, wait_for
+
+        options = dict(slurm)
+        wait = options.pop("wait", True)
+        jobs = submit_units(todo, out, log=log, **options) if todo else []
+        if not wait:
+            log("not waiting: rerun the same command later to see what is missing (finished files are kept)")
+            return 0, skipped, []
+        wait_for(jobs, todo, report)
+    elif workers <= 1:
         for unit in todo:
             report(unit, _run_catching(unit))
     else:

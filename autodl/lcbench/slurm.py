@@ -1,0 +1,72 @@
+"""Run the sampler's units as a SLURM job array (submitit), with the harness's cluster profiles.
+
+Each (dataset, configuration) unit is one array task running `evaluate_unit`; it writes its
+own result file, so a rerun (local or SLURM) skips what any earlier run finished. The profile
+(slurm/profiles/*.yaml) gives partition, account, qos, setup lines, extra #SBATCH entries and
+the array throttle; each task asks for one CPU, `memory_mb` and `minutes`.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from autodl.lcbench.sample import SampleUnit, _run_catching
+
+LOGS = Path("slurm") / "%j"
+
+
+def slurm_parameters(profile, *, minutes: int, memory_mb: int, job_name: str) -> dict:
+    """submitit.SlurmExecutor parameters (SLURM's names) from a harness ClusterProfile."""
+    params = {"job_name": job_name, "time": profile.time_limit_min or minutes, "nodes": 1, "ntasks_per_node": 1,
+              "cpus_per_task": 1, "mem": f"{memory_mb + profile.memory_margin_mb}M",
+              "signal_delay_s": profile.signal_delay_s, "array_parallelism": profile.array_parallelism,
+              "stderr_to_stdout": True}
+    for key in ("partition", "account", "qos"):
+        if getattr(profile, key):
+            params[key] = getattr(profile, key)
+    if profile.setup:
+        params["setup"] = list(profile.setup)
+    if profile.sbatch:
+        params["additional_parameters"] = dict(profile.sbatch)
+    return params
+
+
+def submit_units(units: list[SampleUnit], out: Path, profile_path: str | None, *, minutes: int, memory_mb: int,
+                 log=print) -> list:
+    """Submit one array task per unit; returns submitit jobs in the order of `units`."""
+    import submitit
+    from slurm.profile import load_profile
+    from slurm.queue import slurm_available
+
+    profile = load_profile(profile_path)
+    problem = slurm_available()
+    if problem:
+        raise ValueError(f"--executor slurm: {problem}; start a cluster (slurm/cluster/start.sh) or use --executor local")
+    _put_repo_on_pythonpath()
+    executor = submitit.SlurmExecutor(folder=out.resolve() / LOGS, max_num_timeout=0)
+    executor.update_parameters(**slurm_parameters(profile, minutes=minutes, memory_mb=memory_mb,
+                                                  job_name=f"lcbench-{out.name}"[:60]))
+    jobs = executor.map_array(_run_catching, units)
+    if jobs:
+        log(f"submitted SLURM array {jobs[0].job_id.split('_')[0]}: {len(jobs)} task(s); logs in {out / 'slurm'}")
+    return jobs
+
+
+def wait_for(jobs: list, units: list[SampleUnit], report) -> None:
+    """Report each unit as its array task ends; a task SLURM ended (timeout, memory, cancel) is a failure."""
+    for job, unit in zip(jobs, units):
+        try:
+            error = job.result()
+        except Exception as err:  # noqa: BLE001 - submitit raises when SLURM ended the task
+            error = f"SLURM task {job.job_id} ended without a result: {str(err).splitlines()[0]}"
+        report(unit, error)
+
+
+def _put_repo_on_pythonpath() -> None:
+    """Array tasks unpickle `autodl.lcbench.sample` functions: make this checkout importable there."""
+    import autodl
+
+    repo = str(Path(next(iter(autodl.__path__))).resolve().parent)
+    paths = os.environ.get("PYTHONPATH", "").split(os.pathsep)
+    if repo not in paths:
+        os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [repo, *paths]))
