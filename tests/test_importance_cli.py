@@ -43,8 +43,9 @@ def test_run_folder_ranks_the_hyperparameter_that_matters_first(bohb_run, tmp_pa
 
 def test_lcbench_json_writes_ranking_and_both_figures(tmp_path, capsys):
     data = write_lcbench_json(tmp_path / "lc.json", datasets=2, configs=30, epochs=3)
-    assert main([str(data), "--budget", "1,3", "--trees", "16"]) == 0
+    assert main([str(data), "--budget", "1,3", "--trees", "16", "--pairs"]) == 0
     out = capsys.readouterr().out
+    assert out.count("\n  pairs   ") == 2
     assert ranked(out, "3", "fANOVA")[0] == "learning_rate"
     assert ranked(out, "1", "LPI")[0] == "learning_rate"
     assert "2 dataset(s)" in out
@@ -53,6 +54,9 @@ def test_lcbench_json_writes_ranking_and_both_figures(tmp_path, capsys):
     assert (folder / "val_accuracy_by_dataset_epoch3.png").exists()
     summary = pd.read_csv(folder / "importance_summary.csv")
     assert set(summary["groups"]) == {2}
+    pairs = pd.read_csv(folder / "importance_pairs.csv")
+    assert len(pairs) == 2 * 2 * 21  # budgets x datasets x pairs of 7 hyperparameters
+    assert pairs["importance"].notna().all()
 
 
 def test_constant_hyperparameter_is_dropped_with_a_note(tmp_path, capsys):
@@ -114,3 +118,17 @@ def test_run_folder_without_configspace_uses_autodl_space(tmp_path, capsys):
     assert "ranges seen in the data" not in captured.err
     assert ranked(captured.out, "9", "fANOVA")[0] == "lr"
     assert ranked(captured.out, "9", "LPI")[0] == "lr"
+
+
+def test_lcbench_file_with_lcbench_own_fields(tmp_path, capsys):
+    # LCBench's own record shape: 52 logged epochs, accuracies in percent, dataset entries in results
+    from tests.lcbench_fixtures import genuine_style_record
+
+    data = {"adult": {str(i): genuine_style_record(seed=i) for i in range(8)}}
+    (tmp_path / "lc.json").write_text(json.dumps(data))
+    assert main([str(tmp_path / "lc.json"), "--budget", "60"]) == 2
+    assert "budget 60 is not in the data; epoch available: 1-52" in capsys.readouterr().err
+    assert main([str(tmp_path / "lc.json"), "--budget", "12,52", "--trees", "8"]) == 0
+    out = capsys.readouterr().out
+    assert "budget 52 epoch (1 dataset(s), 8 evaluations" in out
+    assert len(ranked(out, "12", "fANOVA")) == 7

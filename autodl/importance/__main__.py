@@ -17,6 +17,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--out", type=Path, help="folder for tables and plots (default: PATH's folder/importance)")
     parser.add_argument("--trees", type=int, default=64, help="trees in the random-forest surrogate (default 64)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--pairs", action="store_true", help="also fANOVA's pairwise interactions (importance_pairs.csv)")
     return parser.parse_args(argv)
 
 
@@ -35,7 +36,7 @@ def main(argv: list[str] | None = None) -> int:
         from autodl.importance.analysis import analyse  # sklearn and matplotlib only once the input is valid
         from autodl.importance.report import ranking_text, write_outputs
 
-        importance = analyse(study, budgets, n_trees=args.trees, seed=args.seed)
+        importance = analyse(study, budgets, n_trees=args.trees, seed=args.seed, pairs=args.pairs)
     except InputError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

@@ -18,6 +18,7 @@ MIN_EVALUATIONS = 3
 class Importance:
     rows: pd.DataFrame  # budget, group, method, hyperparameter, importance, std (fANOVA: over trees)
     notes: list[str] = field(default_factory=list)
+    pairs: pd.DataFrame | None = None  # budget, group, first, second, importance, std (fANOVA interactions)
 
     def summary(self) -> pd.DataFrame:
         """Mean and std over groups per budget, method and hyperparameter, ranked within budget and method."""
@@ -29,14 +30,14 @@ class Importance:
         return out.reset_index(drop=True)
 
 
-def analyse(study: Study, budgets: list[float], *, n_trees: int = 64, seed: int = 0) -> Importance:
+def analyse(study: Study, budgets: list[float], *, n_trees: int = 64, seed: int = 0, pairs: bool = False) -> Importance:
     params, notes = split_constant(study.all_configs(), study.params)
     notes = list(study.notes) + notes
     if not params:
         raise InputError("every hyperparameter is constant in the data; nothing varies, so nothing can be ranked")
     bounds = np.array([p.bounds() for p in params])
     names = [p.name for p in params]
-    rows = []
+    rows, pair_rows = [], []
     for budget in budgets:
         for group in study.groups:
             configs, y = study.table(group, budget)
@@ -55,6 +56,9 @@ def analyse(study: Study, budgets: list[float], *, n_trees: int = 64, seed: int 
             model = FANOVA(X, y, bounds, names, n_trees=n_trees, seed=seed)
             for name, (mean, std) in model.main_effects().items():
                 rows.append((budget, group, "fanova", name, mean, std))
+            if pairs:
+                for (first, second), (mean, std) in model.pair_effects().items():
+                    pair_rows.append((budget, group, first, second, mean, std))
             best = int(np.argmax(y) if study.maximize else np.argmin(y))
             for name, share in local_importance(model.predict, X[best], params).items():
                 rows.append((budget, group, "lpi", name, share, np.nan))
@@ -62,4 +66,6 @@ def analyse(study: Study, budgets: list[float], *, n_trees: int = 64, seed: int 
         raise InputError(f"no budget among {', '.join(f'{b:g}' for b in budgets)} has {MIN_EVALUATIONS} or more "
                          "evaluations that differ in performance; pick a budget with more finished evaluations")
     frame = pd.DataFrame(rows, columns=["budget", "group", "method", "hyperparameter", "importance", "std"])
-    return Importance(frame, notes)
+    pair_frame = pd.DataFrame(pair_rows, columns=["budget", "group", "first", "second", "importance", "std"]) \
+        if pairs else None
+    return Importance(frame, notes, pair_frame)

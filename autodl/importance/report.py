@@ -31,6 +31,10 @@ def ranking_text(importance: Importance, study: Study) -> str:
             part = by_budget[by_budget["method"] == method]
             ranked = ", ".join(f"{r.hyperparameter} {r.importance:.3f}" for r in part.itertuples())
             lines.append(f"  {METHOD_TITLES[method]:7s} {ranked}")
+        if importance.pairs is not None:
+            part = importance.pairs[importance.pairs["budget"] == budget]
+            top = part.groupby(["first", "second"])["importance"].mean().sort_values(ascending=False).head(3)
+            lines.append("  pairs   " + ", ".join(f"{a} x {b} {v:.3f}" for (a, b), v in top.items()))
     return "\n".join(lines)
 
 
@@ -109,6 +113,9 @@ def write_outputs(importance: Importance, study: Study, out: Path) -> list[Path]
     importance.summary().to_csv(written[1], index=False)
     written[2].write_text(markdown_table(importance))
     plot_importance(importance, written[3])
+    if importance.pairs is not None:
+        written.append(out / "importance_pairs.csv")
+        importance.pairs.to_csv(written[-1], index=False)
     if study.source == "lcbench":
         budget = max(importance.rows["budget"])
         heatmap = out / f"val_accuracy_by_dataset_epoch{budget:g}.png"
