@@ -222,10 +222,8 @@ def train_pipeline(config: dict, X_train, y_train, X_val, y_val, epochs: int, *,
         for group in optimizer.param_groups:
             group["lr"] = lrs[epoch - 1]
         model.train()
-        loss_sum = torch.zeros((), device=dev, dtype=torch.float64)
-        ce_sum = torch.zeros((), device=dev, dtype=torch.float64)
-        confusion = torch.zeros(n_classes * n_classes, device=dev, dtype=torch.int64)
-        seen = 0
+        # per-batch bookkeeping stays on the device and is reduced once per epoch (no syncs, few kernels)
+        losses, ces, sizes, labels, predictions = [], [], [], [], []
         order = torch.randperm(n, device=dev, generator=generator)
         for start in range(0, n, batch_size):
             index = order[start:start + batch_size]
@@ -239,19 +237,19 @@ def train_pipeline(config: dict, X_train, y_train, X_val, y_val, epochs: int, *,
                 logits = model.body(lam * hidden + (1 - lam) * hidden[partner])
                 ce = F.cross_entropy(logits, yb)
                 loss = lam * ce + (1 - lam) * F.cross_entropy(logits, yb[partner])
+                ces.append(ce.detach())
             else:
                 logits = model.body(hidden)
-                loss = ce = F.cross_entropy(logits, yb)
+                loss = F.cross_entropy(logits, yb)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
             optimizer.step()
             if lookahead is not None:
                 lookahead.step()
-            with torch.no_grad():
-                loss_sum += loss.detach() * len(index)
-                ce_sum += ce.detach() * len(index)
-                confusion += torch.bincount(yb * n_classes + logits.argmax(dim=1), minlength=n_classes ** 2)
-            seen += len(index)
+            losses.append(loss.detach())
+            sizes.append(len(index))
+            labels.append(yb)
+            predictions.append(logits.detach().argmax(dim=1))
         record = {"epoch": epoch}
         grads = gradient_stats(model) if record_gradients else {}
         if swa is not None and epoch >= swa_start:
@@ -259,14 +257,20 @@ def train_pipeline(config: dict, X_train, y_train, X_val, y_val, epochs: int, *,
         if epoch in snapshot_epochs:
             snapshots.append(copy.deepcopy(model))
 
-        cm = confusion.reshape(n_classes, n_classes).cpu().numpy()
+        seen = max(sum(sizes), 1)
+        weights = torch.tensor(sizes, device=dev, dtype=torch.float64)
+        loss_mean = float((torch.stack(losses).double() * weights).sum()) / seen if losses else float("nan")
+        ce_mean = float((torch.stack(ces).double() * weights).sum()) / seen if ces else loss_mean
+        cm = torch.zeros(n_classes * n_classes, device=dev, dtype=torch.int64)
+        if labels:
+            cm = torch.bincount(torch.cat(labels) * n_classes + torch.cat(predictions), minlength=n_classes ** 2)
+        cm = cm.reshape(n_classes, n_classes).cpu().numpy()
         support = cm.sum(axis=1)
         recalls = np.diag(cm)[support > 0] / support[support > 0]
-        seen = max(seen, 1)
-        record.update({"Train/loss": float(loss_sum) / seen, "Train/lr": lrs[epoch - 1],
+        record.update({"Train/loss": loss_mean, "Train/lr": lrs[epoch - 1],
                        "Train/train_accuracy": float(np.trace(cm)) / seen,
                        "Train/train_balanced_accuracy": float(recalls.mean()) if len(recalls) else float("nan"),
-                       "Train/train_cross_entropy": float(ce_sum) / seen})
+                       "Train/train_cross_entropy": ce_mean})
         val_acc, val_bal, val_ce = classification_metrics(_predict([model], va_dense, va_idx, dev), y_va)
         record.update({"Train/val_accuracy": val_acc, "Train/val_balanced_accuracy": val_bal,
                        "Train/val_cross_entropy": val_ce})
