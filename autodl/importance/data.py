@@ -144,7 +144,8 @@ def load_lcbench_json(path: Path, metric: str = LCBENCH_METRIC) -> Study:
     layout_hint = "expected LCBench's layout {dataset: {config_id: {'config', 'log', 'results'}}}"
     if not isinstance(data, dict) or not data:
         raise InputError(f"{path}: {layout_hint}")
-    rows, configs = [], {}
+    columns: dict[str, list] = {"group": [], "budget": [], "config_id": [], "y": []}  # lists: LCBench has millions
+    configs = {}
     for dataset, runs in data.items():
         if not isinstance(runs, dict) or not all(isinstance(r, dict) and {"config", "log"} <= r.keys() for r in runs.values()):
             raise InputError(f"{path}: dataset {dataset!r} is not {{config_id: {{'config', 'log', 'results'}}}}; {layout_hint}")
@@ -155,13 +156,14 @@ def load_lcbench_json(path: Path, metric: str = LCBENCH_METRIC) -> Study:
                 raise InputError(f"{path}: dataset {dataset!r} config {cid} has no {metric!r} curve in its log")
             for epoch, value in zip(_epochs(run["log"]), curve):
                 if value is not None and math.isfinite(float(value)):
-                    rows.append({"group": dataset, "budget": epoch, "config_id": cid, "y": float(value)})
-    if not rows:
+                    for key, item in (("group", dataset), ("budget", epoch), ("config_id", cid), ("y", float(value))):
+                        columns[key].append(item)
+    if not columns["y"]:
         raise InputError(f"{path}: no finished evaluations (every {metric!r} curve is empty)")
     notes: list[str] = []
     all_configs = pd.concat(list(configs.values()), ignore_index=True)
     return Study("lcbench", metric, True, _lcbench_params(all_configs, notes), "epoch",
-                 pd.DataFrame(rows), configs, notes)
+                 pd.DataFrame(columns), configs, notes)
 
 
 def _lcbench_params(configs: pd.DataFrame, notes: list[str]) -> list[Param]:
