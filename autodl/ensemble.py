@@ -87,6 +87,21 @@ class Candidate:
         return (self.loss, self.cross_entropy, -self.budget)
 
 
+def network_candidate(evaluation) -> Candidate:
+    """A finished network evaluation of the search (``autodl.search.Evaluation``, status ok)."""
+    return Candidate(evaluation.tag, "network", str(evaluation.config.get("network", "network")), evaluation.loss,
+                     float(evaluation.info.get("val_cross_entropy", float("inf"))), evaluation.budget,
+                     str(evaluation.val_predictions_path), evaluation.model_path)
+
+
+def traditional_candidate(name: str, result: dict, run_dir) -> Candidate:
+    """A traditional learner evaluated by the worker's ``Evaluator`` (``autodl.traditional``)."""
+    info = result["info"]
+    return Candidate(info["tag"], "traditional", name, float(result["loss"]),
+                     float(info.get("val_cross_entropy", float("inf"))), 0.0,
+                     str(Path(run_dir) / "val_predictions" / f"{info['tag']}.npy"), info.get("model_path"))
+
+
 @dataclass
 class EnsembleMember:
     tag: str

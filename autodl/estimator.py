@@ -31,6 +31,8 @@ from sklearn.utils.validation import check_is_fitted
 
 import autodl.trainer  # noqa: F401 - unpickling the incumbent needs torch; import it before fit's clock runs
 from autodl.data import TabularEncoder, as_frame, check_xy
+from autodl.ensemble import EnsembleBuilder, EnsembleModel, network_candidate, traditional_candidate
+from autodl.portfolio import load_portfolio
 from autodl.search import SearchSettings, run_search, write_search_data
 from autodl.space import build_space
 
@@ -62,12 +64,21 @@ class AutoDLClassifier(ClassifierMixin, BaseEstimator):
     patience : early-stopping patience in epochs (None: off).
     keep_models : fitted pipelines kept on disk during the search (the best by validation loss).
     host, nic_name : interface of the nameserver/master (multi-node runs).
+    portfolio : evaluate the portfolio's configurations first (after ``initial_configs``).
+    portfolio_path : a portfolio file (None: the one shipped in ``autodl/portfolio/portfolio.json``).
+    traditional : also train LightGBM, CatBoost, random forest, extra trees and k-NN (a background
+        thread next to the search, under the same per-evaluation limits) for the ensemble pool.
+    ensemble : predict with a Caruana ensemble (``ensemble_size`` members with replacement, chosen from
+        the ``ensemble_nbest`` best candidates of all budgets and the traditional learners); when off,
+        the best single model of that pool predicts.
     """
 
     def __init__(self, time_limit=60, n_workers=1, memory_limit=None, seed=0, device="auto", min_budget=12.5,
                  max_budget=50.0, eta=2, run_dir=None, validation="holdout", val_fraction=0.33, cv_folds=3,
                  threads_per_worker=1, eval_time_limit=None, max_iterations=None, initial_configs=None,
-                 patience=None, keep_models=20, record_gradients=True, host="127.0.0.1", nic_name=None):
+                 patience=None, keep_models=20, record_gradients=True, host="127.0.0.1", nic_name=None,
+                 portfolio=True, portfolio_path=None, traditional=True, ensemble=True, ensemble_size=50,
+                 ensemble_nbest=20):
         self.time_limit = time_limit
         self.n_workers = n_workers
         self.memory_limit = memory_limit
@@ -89,6 +100,12 @@ class AutoDLClassifier(ClassifierMixin, BaseEstimator):
         self.record_gradients = record_gradients
         self.host = host
         self.nic_name = nic_name
+        self.portfolio = portfolio
+        self.portfolio_path = portfolio_path
+        self.traditional = traditional
+        self.ensemble = ensemble
+        self.ensemble_size = ensemble_size
+        self.ensemble_nbest = ensemble_nbest
 
     def _check_params(self) -> None:
         if self.time_limit is None or self.time_limit < MIN_TIME_LIMIT:
@@ -104,6 +121,9 @@ class AutoDLClassifier(ClassifierMixin, BaseEstimator):
             raise ValueError(f"cv_folds must be >= 2, got {self.cv_folds}")
         if not 0 < self.min_budget < self.max_budget:
             raise ValueError(f"need 0 < min_budget < max_budget, got {self.min_budget}, {self.max_budget}")
+        if int(self.ensemble_size) < 1 or int(self.ensemble_nbest) < 1:
+            raise ValueError(f"ensemble_size and ensemble_nbest must be >= 1, got {self.ensemble_size}, "
+                             f"{self.ensemble_nbest}")
         if self.device not in ("auto", "cpu") and not str(self.device).startswith("cuda"):
             raise ValueError(f"device must be 'auto', 'cpu' or 'cuda[:i]', got {self.device!r}")
 
@@ -127,6 +147,9 @@ class AutoDLClassifier(ClassifierMixin, BaseEstimator):
         started = time.time()
         self._check_params()
         frame, y = check_xy(X, y)
+        initial_configs = list(self.initial_configs or [])
+        if self.portfolio:  # a bad portfolio file fails here, before any compute
+            initial_configs += load_portfolio(self.portfolio_path)
         self.classes_ = np.unique(y)
         y_codes = np.searchsorted(self.classes_, y).astype(np.int64)
         if len(y) < 4:
@@ -149,13 +172,33 @@ class AutoDLClassifier(ClassifierMixin, BaseEstimator):
                                   record_gradients=self.record_gradients, max_iterations=self.max_iterations,
                                   keep_models=int(self.keep_models))
         deadline = started + float(self.time_limit) - final_margin(float(self.time_limit))
+        builder = runner = None
+        if self.ensemble or self.traditional:
+            val_rows = np.sort(np.concatenate([val for _, val in splits]))
+            builder = EnsembleBuilder(run_dir, y_codes, val_rows, int(self.ensemble_size) if self.ensemble else 1,
+                                      int(self.ensemble_nbest), started)
+            settings.keep_models = max(settings.keep_models, builder.nbest)  # members' models stay on disk
+        for name in ("ensemble.json", "ensemble_trajectory.jsonl", "traditional.jsonl"):  # a reused run_dir
+            (run_dir / name).unlink(missing_ok=True)
+        if self.traditional:
+            from autodl.traditional import TraditionalRunner
+
+            # its first result needs seconds (forkserver start), long after run_search cleared old records
+            runner = TraditionalRunner.for_search(run_dir, run_dir / "data.pkl", deadline, settings,
+                                                  lambda name, result: builder.add(
+                                                      traditional_candidate(name, result, run_dir))).start()
+        on_evaluation = (lambda evaluation: builder.add(network_candidate(evaluation))) if builder else None
         numpy_state = np.random.get_state()
         np.random.seed(int(self.seed))  # hpbandster's BOHB samples with numpy's global generator
         try:
             outcome = run_search(build_space(seed=int(self.seed)), run_dir / "data.pkl", run_dir, deadline, settings,
-                                 initial_configs=self.initial_configs or (), started=started)
-            self._keep_results(outcome, y_codes, splits)
+                                 initial_configs=initial_configs, started=started, on_evaluation=on_evaluation)
+            if runner is not None:
+                runner.finish(deadline)
+            self._keep_results(outcome, y_codes, splits, builder)
         finally:
+            if runner is not None:
+                runner.stop()
             np.random.set_state(numpy_state)
             if temporary:
                 shutil.rmtree(run_dir, ignore_errors=True)
@@ -163,10 +206,19 @@ class AutoDLClassifier(ClassifierMixin, BaseEstimator):
         self.fit_time_ = time.time() - started
         return self
 
-    def _keep_results(self, outcome, y_codes, splits) -> None:
+    def _keep_results(self, outcome, y_codes, splits, builder=None) -> None:
         self.evaluations_ = outcome.evaluations
         self.n_evaluations_ = sum(e.status == "ok" for e in outcome.evaluations)
+        members = builder.members if builder is not None else []
+        # the ensemble (or, with ensemble=False, the best single model of the pool) predicts
+        self.ensemble_ = EnsembleModel.from_members(members) if members else None
+        self.ensemble_members_ = [(m.tag, m.kind, m.name, m.weight) for m in members]
         incumbent = outcome.incumbent
+        if incumbent is None and members:  # only traditional learners finished
+            self.pipelines_, self.incumbent_, self.val_predictions_ = [], None, {}
+            self.val_labels_ = y_codes
+            self.val_rows_ = np.sort(np.concatenate([val for _, val in splits]))
+            return
         if incumbent is None:
             statuses = sorted({e.status for e in outcome.evaluations}) or ["none started"]
             raise RuntimeError(f"no configuration finished within time_limit={self.time_limit} s "
@@ -188,6 +240,8 @@ class AutoDLClassifier(ClassifierMixin, BaseEstimator):
             raise ValueError(f"X has {frame.shape[1]} columns but the classifier was fitted on {self.n_features_in_}")
         if not isinstance(X, pd.DataFrame):  # arrays: columns by position
             frame = frame.set_axis(list(self.feature_names_in_), axis=1)
+        if getattr(self, "ensemble_", None) is not None:
+            return self.ensemble_.predict_proba(frame)
         probas = [pipeline.predict_proba(frame) for pipeline in self.pipelines_]
         return np.mean(probas, axis=0)
 

@@ -127,3 +127,72 @@ def train_learner(config: dict, X_train, y_train, X_val, y_val, epochs: int = 1,
     final = dict(zip(["final_val_accuracy", "final_val_balanced_accuracy", "final_val_cross_entropy"],
                      classification_metrics(val_proba, _codes(y_val, classes))))
     return TraditionalResult(val_proba, pipeline, [], final)
+
+
+class TraditionalRunner:
+    """Evaluates the learners one after another in a background thread, under the network evaluations'
+    limits (the worker's ``Evaluator``), recording each in ``traditional.jsonl`` and passing it to
+    ``on_result(name, evaluation_result)``."""
+
+    def __init__(self, spec, on_result, learners=LEARNERS):
+        import dataclasses
+        import threading
+
+        from autodl.worker import Evaluator
+
+        unknown = set(learners) - set(LEARNERS)
+        if unknown:
+            raise ValueError(f"unknown traditional learners {sorted(unknown)}; choose from {', '.join(LEARNERS)}")
+        self.spec = dataclasses.replace(spec, train_fn="autodl.traditional:train_learner", record_gradients=False)
+        self.evaluator = Evaluator(self.spec)
+        self.on_result = on_result
+        self.learners = list(learners)
+        self.results: dict[str, dict] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="autodl-traditional", daemon=True)
+
+    @classmethod
+    def for_search(cls, run_dir, data_path, deadline: float, settings, on_result) -> "TraditionalRunner":
+        """A runner with the limits of a search's network evaluations (``autodl.search.SearchSettings``)."""
+        from autodl.worker import WorkerSpec
+
+        spec = WorkerSpec(run_id="traditional", run_dir=str(run_dir), data_path=str(data_path), nameserver="",
+                          nameserver_port=0, deadline=deadline, eval_time_limit=settings.eval_time_limit,
+                          eval_memory_mb=settings.eval_memory_mb, threads=settings.threads, device="cpu",
+                          seed=settings.seed)
+        return cls(spec, on_result)
+
+    def start(self) -> "TraditionalRunner":
+        self._thread.start()
+        return self
+
+    def _run(self) -> None:
+        import json
+        from pathlib import Path
+
+        for name in self.learners:
+            if self._stop.is_set():
+                break
+            result = self.evaluator.evaluate(learner_config_id(name), {"learner": name}, 0.0)
+            if self._stop.is_set() and result["info"]["status"] != "ok":
+                break   # killed by stop(): not a result
+            self.results[name] = result
+            with open(Path(self.spec.run_dir) / "traditional.jsonl", "a") as fh:
+                fh.write(json.dumps({"learner": name, "config_id": list(learner_config_id(name)),
+                                     "loss": result["loss"], "status": result["info"]["status"],
+                                     "info": result["info"]}) + "\n")
+            if result["info"]["status"] == "ok":
+                self.on_result(name, result)
+
+    def finish(self, until: float) -> None:
+        """Let the learners run until ``until`` (time.time()), then stop."""
+        import time
+
+        self._thread.join(max(0.0, until - time.time()))
+        self.stop()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop after (or kill) the running learner and wait for the thread."""
+        self._stop.set()
+        self.evaluator.kill_current()
+        self._thread.join(timeout)

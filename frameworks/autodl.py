@@ -26,9 +26,9 @@ class AutoDL(Framework):
     name = "autodl"
 
     def version(self) -> str:
-        import autodl
+        from autodl.version import __version__  # not autodl.__version__: see the note in autodl/version.py
 
-        return autodl.__version__
+        return __version__
 
     def run(self, train: pd.DataFrame, test_X: pd.DataFrame, target: str, constraint: Constraint, seed: int,
             workdir: Path) -> FrameworkResult:
@@ -49,7 +49,8 @@ class AutoDL(Framework):
         fitted = time.perf_counter()
         proba = model.predict_proba(test_X)
         done = time.perf_counter()
-        incumbent = model.incumbent_
+        # incumbent_ is None when only traditional learners finished
+        incumbent = model.incumbent_ or {"budget": None, "loss": None, "config_id": ()}
         return FrameworkResult(pd.DataFrame(proba, columns=[str(c) for c in model.classes_], index=test_X.index),
                                models_count=model.n_evaluations_, training_duration=fitted - started,
                                predict_duration=done - fitted, version=self.version(),
