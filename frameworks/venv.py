@@ -34,6 +34,7 @@ from frameworks.base import Constraint, Framework, FrameworkResult, SetupError
 MARKER = "automl-bench.json"
 EXEC_DIR = Path(__file__).parent / "exec"
 LABEL_COLUMN = "__label__"        # the framework's own predicted label, next to the class columns
+EXEC_GRACE_S = 3.0                # the exec script's time to clean up (stop its JVM) after SIGTERM
 
 
 def venvs_root() -> Path:
@@ -119,7 +120,6 @@ class Venv:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         t0 = time.monotonic()
         self._check([interpreter, "-m", "venv", str(self.path)], "creating the venv")
-        self._check([str(self.python), "-m", "pip", "install", "-q", "--upgrade", "pip"], "upgrading pip")
         for step in steps:
             log(f"  pip install {' '.join(step)}")
             self._check([str(self.python), "-m", "pip", "install", "-q", *step], f"pip install {' '.join(step)}")
@@ -222,8 +222,8 @@ class VenvFramework(Framework):
         finally:
             if proc is not None and proc.poll() is None:
                 proc.terminate()
-                try:
-                    proc.wait(timeout=10)
+                try:     # well inside the harness's grace period before its SIGKILL
+                    proc.wait(timeout=EXEC_GRACE_S)
                 except subprocess.TimeoutExpired:
                     proc.kill()
             if in_main:
@@ -250,4 +250,7 @@ class VenvFramework(Framework):
 
 
 def _raise_exit(signum, frame):
+    # Once is enough: the harness signals the group and then each process, and a second
+    # SystemExit would interrupt the clean-up in ``finally``
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     raise SystemExit(f"terminated by signal {signum}")

@@ -1,5 +1,6 @@
 """Runs inside AutoGluon's venv: budget -> time_limit, cores -> num_cpus, memory -> memory_limit,
-seed -> every model's random_seed, presets from the registry entry (default medium_quality).
+seed -> the bagged models' model_random_seed (AutoGluon has no seed for non-bagged models: they
+always use 0, so medium_quality gives the same result for every seed), presets from the registry entry (default medium_quality).
 Ray (used for bagging in best_quality) starts its processes in this job's session and keeps its
 session files under $TMPDIR, which the host removes; ray.shutdown() in ``finally`` stops them."""
 import os
@@ -19,7 +20,7 @@ def fit_predict(params):
     presets = fw.pop("presets", "medium_quality")
     options = {"time_limit": fit_seconds(params), "presets": presets, "num_cpus": params["cores"],
                "num_gpus": params["gpus"], "memory_limit": params["memory_mb"] / 1024,
-               "ag_args_fit": {"random_seed": params["seed"]}, **fw}
+               "ag_args_ensemble": {"model_random_seed": params["seed"]}, **fw}
     try:
         predictor = TabularPredictor(label=params["target"], eval_metric="accuracy", verbosity=1,
                                      path=os.path.join(params["scratch"], "ag_models"))

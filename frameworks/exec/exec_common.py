@@ -22,9 +22,14 @@ def fit_seconds(params: dict) -> int:
     return max(MIN_FIT_S, params["deadline"] - time.time() - params["predict_margin_s"])
 
 
+TERMINATING = []      # non-empty once SIGTERM arrived: clean up fast, the harness SIGKILLs after a grace period
+
+
 def raise_on_sigterm() -> None:
     """Turn SIGTERM into SystemExit so ``finally`` blocks (JVM shutdown, ...) run."""
     def handler(signum, frame):
+        TERMINATING.append(signum)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)     # a second SIGTERM must not interrupt the clean-up
         raise SystemExit("terminated by SIGTERM")
     signal.signal(signal.SIGTERM, handler)
 

@@ -7,7 +7,7 @@ import socket
 import time
 import uuid
 
-from exec_common import fit_seconds, main, save_predictions
+from exec_common import TERMINATING, fit_seconds, main, save_predictions
 
 
 def free_port() -> int:
@@ -61,6 +61,8 @@ def fit_predict(params):
         t0 = time.perf_counter()
         aml.train(y=target, training_frame=train)
         t1 = time.perf_counter()
+        if aml.leader is None:
+            raise RuntimeError(f"H2O AutoML built no model within max_runtime_secs={options['max_runtime_secs']}")
         pred = aml.leader.predict(test).as_data_frame()
         t2 = time.perf_counter()
         # Columns: predict, then one per class in domain order (binary ones are renamed p0/p1 by H2O)
@@ -73,13 +75,17 @@ def fit_predict(params):
     finally:
         if server is not None:
             jvm = server._process
-            try:
-                h2o.cluster().shutdown()
-            except Exception:
-                pass
-            server.shutdown()     # SIGTERM to the JVM for a few seconds ...
-            if jvm is not None and jvm.poll() is None:
-                jvm.kill()        # ... and h2o's own SIGKILL fallback has a bug (calls the Popen object)
+            if not TERMINATING:   # a normal end: let the cluster shut itself down
+                try:
+                    h2o.cluster().shutdown()
+                    jvm.wait(timeout=5)
+                except Exception:
+                    pass
+            # h2o's own server.shutdown() retries SIGTERM, and its SIGKILL fallback has a bug
+            # (it calls the Popen object): kill the JVM ourselves
+            if jvm.poll() is None:
+                jvm.kill()
+            jvm.wait()
 
 
 if __name__ == "__main__":

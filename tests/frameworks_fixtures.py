@@ -1,0 +1,99 @@
+"""Helpers for the competitor-framework tests: demo tasks, venv checks, the process table."""
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+
+from benchmark.execute import Limits, execute_job
+from benchmark.jobs import Job
+from benchmark.suites import resolve_suite
+from frameworks.base import Constraint
+from frameworks.registry import get_framework
+from frameworks.venv import venvs_root
+
+
+def demo_task(name: str = "iris"):
+    return next(t for t in resolve_suite("demo").tasks if t.name == name)
+
+
+def require_venv(framework: str):
+    """The adapter, or a skip naming the command that builds its venv."""
+    adapter = get_framework(framework)
+    if not adapter.is_setup():
+        pytest.skip(f"{framework}'s venv is not built in {venvs_root()}; run `python -m benchmark setup {framework}`")
+    return adapter
+
+
+def job(framework: str, budget: int, seed: int = 0, task: str = "iris") -> Job:
+    return Job(framework, demo_task(task), 0, seed, Constraint(budget, 1, 4096))
+
+
+def helper_processes(since: float) -> list[psutil.Process]:
+    """Processes started after ``since`` that belong to a framework: venv pythons, JVMs, Ray."""
+    root = str(venvs_root())
+    found = []
+    for p in psutil.process_iter(["name", "cmdline", "create_time"]):
+        try:
+            cmd = " ".join(p.info["cmdline"] or [])
+            if p.info["create_time"] < since - 1:
+                continue
+            if root in cmd or "ray::" in cmd or p.info["name"] in ("raylet", "gcs_server", "java") \
+                    or "/ray/" in cmd or "h2o.jar" in cmd:
+                found.append(p)
+        except psutil.Error:
+            pass
+    return found
+
+
+def run_watched(run_dir: Path, job_: Job, limits: Limits = Limits()) -> tuple[dict, set[str]]:
+    """Run the job through the harness while watching the process table; returns the row and the
+    kinds of helper process (java, ray, venv python) seen while it ran."""
+    since = time.time()
+    box = {}
+    worker = threading.Thread(target=lambda: box.update(row=execute_job(run_dir, job_, limits)))
+    worker.start()
+    seen: set[str] = set()
+    while worker.is_alive():
+        for p in helper_processes(since):
+            try:
+                cmd = " ".join(p.cmdline())
+            except psutil.Error:
+                continue
+            seen.add("java" if "h2o.jar" in cmd else "ray" if ("ray" in p.name() or "ray::" in cmd or "/ray/" in cmd)
+                     else "python")
+        time.sleep(0.5)
+    worker.join()
+    return box["row"], seen
+
+
+def leftovers(since: float, wait_s: float = 3.0) -> list[str]:
+    """Helper processes still alive ``wait_s`` after a job (a moment for exits to finish)."""
+    deadline = time.time() + wait_s
+    while True:
+        alive = []
+        for p in helper_processes(since):
+            try:
+                if p.status() != psutil.STATUS_ZOMBIE:
+                    alive.append(f"{p.pid} {' '.join(p.cmdline())[:150]}")
+            except psutil.Error:
+                pass
+        if not alive or time.time() > deadline:
+            return alive
+        time.sleep(0.3)
+
+
+from frameworks.flaml import FLAML  # noqa: E402
+
+
+class BrokenFLAML(FLAML):
+    """Real FLAML asked for a learner it does not have: the framework itself fails inside its venv."""
+
+    def __init__(self, **params):
+        super().__init__(estimator_list=["no_such_learner"])
+
+    def venv_name(self) -> str:
+        return "flaml"
