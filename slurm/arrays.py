@@ -25,7 +25,8 @@ def is_autodl(framework: str) -> bool:
     return "autodl" in framework.lower()
 
 
-def array_tasks(run_dir: Path, jobs: list[Job], limits: Limits = Limits(), autodl_workers: int = 1) -> list[list[ArrayTask]]:
+def array_tasks(run_dir: Path, jobs: list[Job], limits: Limits = Limits(), autodl_workers: int = 1,
+                preemption_before_s: float = 0.0) -> list[list[ArrayTask]]:
     """Groups of array tasks, one group per job (several tasks for a distributed autodl search)."""
     limit_args = {"startup_s": limits.startup_s, "kill_grace_s": limits.kill_grace_s}
     groups = []
@@ -33,11 +34,11 @@ def array_tasks(run_dir: Path, jobs: list[Job], limits: Limits = Limits(), autod
         spec = job.to_dict()
         if autodl_workers > 1 and is_autodl(job.framework):
             search = {"workers": autodl_workers, "dir": str(job.dir(Path(run_dir)) / SEARCH_DIR)}
-            group = [ArrayTask(str(run_dir), spec, limit_args, "master", {**search, "index": 0})]
-            group += [ArrayTask(str(run_dir), spec, limit_args, "worker", {**search, "index": i})
+            group = [ArrayTask(str(run_dir), spec, limit_args, "master", {**search, "index": 0}, preemption_before_s)]
+            group += [ArrayTask(str(run_dir), spec, limit_args, "worker", {**search, "index": i}, preemption_before_s)
                       for i in range(1, autodl_workers)]
         else:
-            group = [ArrayTask(str(run_dir), spec, limit_args)]
+            group = [ArrayTask(str(run_dir), spec, limit_args, preemption_before_s=preemption_before_s)]
         groups.append(group)
     return groups
 

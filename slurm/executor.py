@@ -129,7 +129,8 @@ def submit(plan: RunPlan, profile: ClusterProfile, jobs: list[Job], workers: int
     import submitit
 
     out = Path(plan.out).resolve()
-    arrays = split_arrays(array_tasks(out, jobs, plan.limits, workers), array_size_limit(profile))
+    preemption_before_s = profile.preemption_before_s(plan.constraint.budget_s, plan.limits)
+    arrays = split_arrays(array_tasks(out, jobs, plan.limits, workers, preemption_before_s), array_size_limit(profile))
     executor = submitit.SlurmExecutor(folder=out / LOGS, max_num_timeout=0)   # a timeout is a result, not retried
     executor.update_parameters(**profile.executor_parameters(plan.constraint, plan.limits,
                                                              job_name=f"bench-{out.name}"[:60]))

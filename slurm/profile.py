@@ -57,6 +57,11 @@ class ClusterProfile:
         seconds = limits.wall_s(budget_s) + limits.kill_grace_s + self.signal_delay_s
         return math.ceil(seconds / 60) + self.time_margin_min
 
+    def preemption_before_s(self, budget_s: float, limits: Limits = Limits()) -> float:
+        """Seconds into a task before which a warning signal cannot be SLURM's time-limit warning
+        (it comes ``signal_delay_s`` before the limit; SLURM checks every 30 s or so, hence 60 s slack)."""
+        return max(0.0, self.time_limit(budget_s, limits) * 60 - self.signal_delay_s - 60)
+
     def check_constraint(self, constraint: Constraint) -> None:
         if constraint.gpus > self.gpus_per_node:
             where = f"partition {self.partition}" if self.partition else "the default partition"
