@@ -32,6 +32,7 @@ from autodl.bohb import DeadlineBOHB, PortfolioFirst
 from autodl.hpb import NameServer, json_result_logger
 from autodl.worker import MIN_EVAL_SECONDS, WORST_LOSS, WorkerSpec, eval_tag
 
+log = logging.getLogger("autodl.search")
 
 
 @dataclass
