@@ -2,7 +2,7 @@
 
 Importing the package is cheap; ``AutoDLClassifier`` and ``train_pipeline`` load on first use.
 """
-__version__ = "0.1.0"
+from autodl.version import __version__
 
 __all__ = ["AutoDLClassifier", "train_pipeline", "__version__"]
 

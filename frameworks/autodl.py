@@ -32,12 +32,15 @@ class AutoDL(Framework):
 
     def run(self, train: pd.DataFrame, test_X: pd.DataFrame, target: str, constraint: Constraint, seed: int,
             workdir: Path) -> FrameworkResult:
-        from autodl.estimator import AutoDLClassifier
+        entered = time.perf_counter()
+        from autodl.estimator import AutoDLClassifier  # imports torch: seconds, and they count
         from slurm.autodl_distributed import search_options
 
         X, y = train.drop(columns=[target]), train[target].astype(str)
         workers = max(1, int(constraint.cores))
-        options = {"time_limit": constraint.budget_s - predict_margin(constraint.budget_s), "n_workers": workers,
+        spent = time.perf_counter() - entered
+        options = {"time_limit": constraint.budget_s - predict_margin(constraint.budget_s) - spent,
+                   "n_workers": workers,
                    "threads_per_worker": 1, "memory_limit": max(256, constraint.memory_mb // (workers + 1)),
                    "seed": seed, "device": "cuda" if constraint.gpus else "cpu",
                    "run_dir": str(Path(workdir) / "autodl")}
