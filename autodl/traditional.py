@@ -101,8 +101,6 @@ def train_learner(config: dict, X_train, y_train, X_val, y_val, epochs: int = 1,
                   threads: int = 1, seed: int = 0, record_gradients: bool = False, patience=None,
                   encoder: TabularEncoder | None = None, classes=None) -> TraditionalResult:
     """Fit learner ``config["learner"]`` on the training split; the trainer's signature (epochs etc. unused)."""
-    from autodl.curves import classification_metrics
-
     name = config.get("learner")
     if name not in LEARNERS:
         raise ValueError(f"config needs 'learner' in {LEARNERS}, got {name!r}")
@@ -124,8 +122,10 @@ def train_learner(config: dict, X_train, y_train, X_val, y_val, epochs: int = 1,
         model.fit(dense, np.searchsorted(seen, y_codes))
     pipeline = TraditionalPipeline(name, classes, encoder, preprocessor, model, seen)
     val_proba = pipeline.predict_proba(X_val)
-    final = dict(zip(["final_val_accuracy", "final_val_balanced_accuracy", "final_val_cross_entropy"],
-                     classification_metrics(val_proba, _codes(y_val, classes))))
+    y_val_codes = _codes(y_val, classes)
+    final = {"final_val_accuracy": float((val_proba.argmax(axis=1) == y_val_codes).mean()),
+             "final_val_cross_entropy": float(-np.log(np.clip(val_proba[np.arange(len(y_val_codes)), y_val_codes],
+                                                              1e-12, 1)).mean())}
     return TraditionalResult(val_proba, pipeline, [], final)
 
 
@@ -145,6 +145,8 @@ class TraditionalRunner:
             raise ValueError(f"unknown traditional learners {sorted(unknown)}; choose from {', '.join(LEARNERS)}")
         self.spec = dataclasses.replace(spec, train_fn="autodl.traditional:train_learner", record_gradients=False)
         self.evaluator = Evaluator(self.spec)
+        # no torch in this forkserver: the learners don't need it, and importing it takes seconds
+        self.evaluator.context.set_forkserver_preload(["autodl.traditional"])
         self.on_result = on_result
         self.learners = list(learners)
         self.results: dict[str, dict] = {}
@@ -170,12 +172,13 @@ class TraditionalRunner:
         import json
         from pathlib import Path
 
+        self.evaluator.start()
         for name in self.learners:
             if self._stop.is_set():
                 break
             result = self.evaluator.evaluate(learner_config_id(name), {"learner": name}, 0.0)
-            if self._stop.is_set() and result["info"]["status"] != "ok":
-                break   # killed by stop(): not a result
+            if self._stop.is_set():
+                break   # stopped while it ran: the run has moved on without it
             self.results[name] = result
             with open(Path(self.spec.run_dir) / "traditional.jsonl", "a") as fh:
                 fh.write(json.dumps({"learner": name, "config_id": list(learner_config_id(name)),
@@ -191,7 +194,7 @@ class TraditionalRunner:
         self._thread.join(max(0.0, until - time.time()))
         self.stop()
 
-    def stop(self, timeout: float = 10.0) -> None:
+    def stop(self, timeout: float = 2.0) -> None:
         """Stop after (or kill) the running learner and wait for the thread."""
         self._stop.set()
         self.evaluator.kill_current()
