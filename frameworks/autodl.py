@@ -1,7 +1,8 @@
 """autodl, our Auto-PyTorch-style AutoDL system, as a harness framework (runs in the project's venv).
 
 Resources: one worker process per core (one torch thread each); each evaluation may use
-``memory_mb / (workers + 1)`` MB (one share is left for the master, workers and forkservers).
+``memory_mb / (workers + 2)`` MB (one share for the traditional learner evaluated beside the
+network workers, one left for the master, workers and forkservers).
 ``autodl.AutoDLClassifier`` gets the budget minus a margin for predicting the test rows.
 Registry variants pass AutoDLClassifier arguments as parameters (e.g. ``min_budget``).
 A distributed search (SLURM ``--autodl-workers``) adds its run directory and host through
@@ -41,7 +42,7 @@ class AutoDL(Framework):
         spent = time.perf_counter() - entered
         options = {"time_limit": constraint.budget_s - predict_margin(constraint.budget_s) - spent,
                    "n_workers": workers,
-                   "threads_per_worker": 1, "memory_limit": max(256, constraint.memory_mb // (workers + 1)),
+                   "threads_per_worker": 1, "memory_limit": max(256, constraint.memory_mb // (workers + 2)),
                    "seed": seed, "device": "cuda" if constraint.gpus else "cpu",
                    "run_dir": str(Path(workdir) / "autodl")}
         options.update(self.params)
