@@ -44,7 +44,8 @@ DRY_RUN_DIR = Path("slurm") / "dry-run"
 def run_slurm(plan: RunPlan, args, log=print) -> int:
     profile = load_profile(args.profile)
     profile.check_constraint(plan.constraint)
-    workers = int(getattr(args, "autodl_workers", 1) or 1)
+    workers = getattr(args, "autodl_workers", None)
+    workers = 1 if workers is None else int(workers)
     if workers < 1:
         raise RunError(f"--autodl-workers must be at least 1, got {workers}")
     if args.dry_run:
@@ -54,7 +55,6 @@ def run_slurm(plan: RunPlan, args, log=print) -> int:
     if problem:
         raise RunError(f"--executor slurm: {problem}. Plan without a cluster with --dry-run; "
                        "for the project's test cluster run slurm/cluster/start.sh and export SLURM_CONF")
-    Path(plan.out).mkdir(parents=True, exist_ok=True)
     since = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
     active = reconcile(plan.out, log)
     jobs = [j for j in start(plan, log, local=False) if j.key not in active]

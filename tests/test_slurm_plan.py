@@ -1,7 +1,6 @@
 """SLURM planning without a cluster: profiles, time limits, array splitting, sbatch text, dry runs."""
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -104,9 +103,8 @@ def test_distributed_autodl_search_is_one_master_and_workers_in_one_array(tmp_pa
 
 
 def _cli(*args, cwd=REPO, timeout=120):
-    env = {**os.environ, "PATH": os.environ.get("PATH", "")}
     return subprocess.run([sys.executable, "-m", "benchmark", *args], capture_output=True, text=True, cwd=cwd,
-                          env=env, timeout=timeout)
+                          timeout=timeout)
 
 
 @pytest.mark.timeout(120)
@@ -132,3 +130,8 @@ def test_bad_profile_stops_before_anything_runs(tmp_path):
     res = _cli("run", "--executor", "slurm", "--profile", str(profile), "--dry-run", "--out", str(tmp_path / "run"))
     assert res.returncode == 2
     assert "unknown key(s) time_limt_min" in res.stderr and "known keys" in res.stderr
+
+
+def test_bad_autodl_workers_is_rejected(tmp_path):
+    res = _cli("run", "--executor", "slurm", "--autodl-workers", "0", "--dry-run", "--out", str(tmp_path / "run"))
+    assert res.returncode == 2 and "--autodl-workers must be at least 1" in res.stderr

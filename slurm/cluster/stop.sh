@@ -4,9 +4,11 @@
 BASE=${SLURM_TEST_DIR:-/tmp/automl-bench-slurm}
 for pidfile in slurmd.pid slurmctld.pid slurmdbd.pid mysql/mysql.pid munge/munged.pid; do
   f=$BASE/$pidfile
-  if [ -f "$f" ] && kill "$(cat "$f")" 2>/dev/null; then
-    for _ in $(seq 1 40); do kill -0 "$(cat "$f")" 2>/dev/null || break; sleep 0.25; done
-    echo "stopped ${pidfile%.pid}"
+  [ -f "$f" ] || continue
+  pid=$(cat "$f")
+  if kill "$pid" 2>/dev/null; then
+    for _ in $(seq 1 40); do kill -0 "$pid" 2>/dev/null || break; sleep 0.25; done
+    echo "stopped ${pidfile%.pid} ($pid)"
   fi
   rm -f "$f"
 done
