@@ -109,7 +109,8 @@ def measure(run_dir: Path, budget: float, X, y_codes, majority: float) -> dict:
                 if line.startswith("fit_time ")]
     out["fit_time"] = float(fit_time[0]) if fit_time else None
     out["n_network_evaluations"] = sum(r["status"] == "ok" for r in _jsonl(run_dir / "evaluations.jsonl"))
-    out["n_portfolio_configs_sampled"] = sum(bool(line[2].get("portfolio")) for line in _jsonl(run_dir / "configs.json"))
+    sampled = _jsonl(run_dir / "configs.json")
+    out["n_portfolio_configs_sampled"] = sum(bool(line[2].get("portfolio")) for line in sampled)
     return out
 
 
