@@ -1,7 +1,9 @@
 """The evaluator side: one hpbandster worker process evaluating one configuration at a time.
 
 Each evaluation runs in a child process (forked from a clean forkserver that has the
-trainer preloaded) under its own wall-clock and memory (RSS) limit. A crash, an overrun,
+trainer preloaded) under its own wall-clock and memory limit. Memory is the child's unique
+set size (USS): what the evaluation itself holds, not the ~300 MB of torch and friends it
+shares copy-on-write with the forkserver. A crash, an overrun,
 or running out of memory is recorded with the worst loss and the worker carries on.
 The child writes its artifacts to the run directory; only a small summary travels back.
 
@@ -32,6 +34,7 @@ import psutil
 WORST_LOSS = 1.0          # loss = 1 - validation accuracy, so 1.0 is the worst possible
 MIN_EVAL_SECONDS = 1.0    # don't start an evaluation that has less time than this left
 POLL_SECONDS = 0.05
+MEMORY_POLL_SECONDS = 0.25
 
 
 @dataclass
@@ -162,7 +165,7 @@ class Evaluator:
         send.close()
         self.current = child
         ends = time.time() + limit
-        outcome = None
+        outcome, memory_checked = None, 0.0
         try:
             try:
                 handle = psutil.Process(child.pid)
@@ -180,8 +183,10 @@ class Evaluator:
                     outcome = {"status": "crash", "error": f"evaluation process died (exit code {child.exitcode})"}
                 elif time.time() > ends:
                     outcome = {"status": "timeout", "error": f"evaluation exceeded its {limit:.1f} s limit"}
-                elif self.spec.eval_memory_mb is not None and _rss_mb(handle) > self.spec.eval_memory_mb:
-                    outcome = {"status": "memout", "error": f"evaluation exceeded {self.spec.eval_memory_mb} MB"}
+                elif self.spec.eval_memory_mb is not None and time.time() - memory_checked > MEMORY_POLL_SECONDS:
+                    memory_checked = time.time()
+                    if _memory_mb(handle) > self.spec.eval_memory_mb:
+                        outcome = {"status": "memout", "error": f"evaluation exceeded {self.spec.eval_memory_mb} MB"}
         finally:
             if child.is_alive():
                 child.kill()
@@ -196,11 +201,15 @@ class Evaluator:
             child.kill()
 
 
-def _rss_mb(handle: psutil.Process | None) -> float:
+def _memory_mb(handle: psutil.Process | None) -> float:
+    """Unique set size in MB (RSS where USS is unavailable)."""
     if handle is None:
         return 0.0
     try:
-        return handle.memory_info().rss / 2**20
+        try:
+            return handle.memory_full_info().uss / 2**20
+        except psutil.AccessDenied:
+            return handle.memory_info().rss / 2**20
     except psutil.Error:
         return 0.0
 

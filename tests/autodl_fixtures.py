@@ -51,3 +51,12 @@ def crash_on_resnet(config, *args, **kwargs):
         os.abort()
     from autodl.trainer import train_pipeline
     return train_pipeline(config, *args, **kwargs)
+
+
+def hog_memory(config, *args, **kwargs):
+    """A trainer that holds ~400 MB of its own memory for a while (for the memory limit)."""
+    import time
+
+    block = np.ones(50_000_000)  # 400 MB, written so the pages are really there
+    time.sleep(10)
+    return block

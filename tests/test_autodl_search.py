@@ -90,8 +90,11 @@ def test_evaluator_records_ok_crash_timeout_and_memory_out(tmp_path, iris_data):
     timeout = slow.evaluate((0, 0, 3), dict(default_config(), batch_size=16), 10_000)
     assert timeout["info"]["status"] == "timeout" and timeout["loss"] == WORST_LOSS
 
-    small = Evaluator(_spec(tmp_path, iris_data, eval_memory_mb=20))
-    memout = small.evaluate((0, 0, 4), default_config(), 50)
+    # the limit counts the evaluation's own memory, not the torch libraries shared with the forkserver
+    roomy = Evaluator(_spec(tmp_path, iris_data, eval_memory_mb=150))
+    assert roomy.evaluate((0, 0, 4), default_config(), 2)["info"]["status"] == "ok"
+    hog = Evaluator(_spec(tmp_path, iris_data, eval_memory_mb=150, train_fn="tests.autodl_fixtures:hog_memory"))
+    memout = hog.evaluate((0, 0, 6), default_config(), 1)
     assert memout["info"]["status"] == "memout" and memout["loss"] == WORST_LOSS
 
     late = Evaluator(_spec(tmp_path, iris_data, deadline=time.time()))
