@@ -73,10 +73,11 @@ def run_slurm(plan: RunPlan, args, log=print) -> int:
 
 # --- planning ---------------------------------------------------------------------------------
 
-def array_size_limit(profile: ClusterProfile, ask_cluster: bool = True) -> int:
+def array_size_limit(profile: ClusterProfile) -> int:
+    """The profile's max_array_size, else the cluster's MaxArraySize (asked briefly), else 1000."""
     if profile.max_array_size:
         return profile.max_array_size
-    if ask_cluster and shutil.which("scontrol"):
+    if shutil.which("scontrol"):
         return queue.max_array_size(DEFAULT_MAX_ARRAY_SIZE)
     return DEFAULT_MAX_ARRAY_SIZE
 

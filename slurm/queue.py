@@ -56,7 +56,7 @@ def slurm_available() -> str | None:
 def max_array_size(default: int) -> int:
     """The cluster's MaxArraySize (largest array this cluster accepts, indices 0..N-1)."""
     try:
-        text = _run(["scontrol", "show", "config"], timeout=20)
+        text = _run(["scontrol", "show", "config"], timeout=5)   # a dry run must not wait for a cluster
     except QueueError:
         return default
     match = re.search(r"^MaxArraySize\s*=\s*(\d+)", text, re.MULTILINE)
