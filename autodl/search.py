@@ -3,6 +3,8 @@
 Run directory layout::
 
     configs.json, results.json     hpbandster's json_result_logger
+    configspace.json, search.json  the search space (ConfigSpace JSON) and the search's settings, run id and
+                                   space version
     evaluations.jsonl              one line per finished evaluation (status, loss, val metrics, times)
     trajectory.jsonl               the incumbent over wall-clock time (seconds since fit started): time, kind,
                                    config_id, budget, loss, val_accuracy
@@ -25,11 +27,12 @@ import subprocess
 import sys
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from autodl.bohb import DeadlineBOHB, PortfolioFirst
 from autodl.hpb import NameServer, json_result_logger
+from autodl.space import SPACE_VERSION
 from autodl.worker import MIN_EVAL_SECONDS, WORST_LOSS, WorkerSpec, eval_tag
 
 log = logging.getLogger("autodl.search")
@@ -178,7 +181,12 @@ def run_search(space, data_path: Path, run_dir: Path, deadline: float, settings:
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     _clear_records(run_dir)
+    initial_configs = [dict(c) for c in initial_configs]
     run_id = uuid.uuid4().hex[:12]
+    space.to_json(run_dir / "configspace.json", indent=1)
+    (run_dir / "search.json").write_text(json.dumps(
+        {"run_id": run_id, "space_version": SPACE_VERSION, "settings": asdict(settings),
+         "initial_configs": len(initial_configs), "deadline": deadline}, indent=1, default=str))
     quiet = logging.getLogger("autodl.hpbandster")
     quiet.setLevel(logging.WARNING)
     host = None if settings.nic_name else settings.host  # an interface name wins over the default address

@@ -6,6 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import serpent
+from ConfigSpace import ConfigurationSpace
 
 from autodl import hpb
 from autodl.bohb import DeadlineBOHB, PortfolioFirst
@@ -119,6 +120,8 @@ def test_bohb_with_two_worker_processes_completes_several_brackets(tmp_path, iri
     assert len(list((tmp_path / "models").glob("*.pkl"))) == 3   # pruned to keep_models
     assert len(list((tmp_path / "val_predictions").glob("*.npy"))) == 20
     assert len(list((tmp_path / "curves").glob("*.json"))) == 20
+    assert ConfigurationSpace.from_json(tmp_path / "configspace.json") == build_space()
+    assert json.loads((tmp_path / "search.json").read_text())["settings"]["n_workers"] == 2
 
 
 @pytest.mark.timeout(180)
