@@ -51,7 +51,7 @@ class AutoDLClassifier(ClassifierMixin, BaseEstimator):
     ----------
     time_limit : seconds for the whole ``fit`` (search and final steps).
     n_workers : parallel worker processes (evaluations at a time).
-    memory_limit : MB of resident memory per evaluation; an evaluation above it is stopped.
+    memory_limit : MB per evaluation (its own memory, USS); an evaluation above it is stopped.
     seed : seeds the space, BOHB's sampling and every training run.
     device : "auto" (CUDA when present), "cpu" or "cuda".
     min_budget, max_budget, eta : BOHB budgets in epochs (fractional budgets round up).
