@@ -7,7 +7,7 @@ import sys
 import time
 from pathlib import Path
 
-DEFAULT_FRAMEWORKS = "constantpredictor,randomforest,lightgbm"
+DEFAULT_FRAMEWORKS = "constantpredictor,randomforest,lightgbm,autodl"
 
 
 def _ints(text: str) -> list[int]:

@@ -14,6 +14,8 @@ FRAMEWORKS: dict[str, tuple[str, dict]] = {
     "constantpredictor": ("frameworks.baselines:ConstantPredictor", {}),
     "randomforest": ("frameworks.baselines:RandomForest", {"n_estimators": 300}),
     "lightgbm": ("frameworks.baselines:LightGBM", {}),
+    # Ours, in the project's own venv
+    "autodl": ("frameworks.autodl:AutoDL", {}),
     # Competitors, each in its own venv (frameworks/venv.py); `python -m benchmark setup NAME` builds it
     "autogluon": ("frameworks.autogluon:AutoGluon", {"presets": "medium_quality"}),
     "autogluon_best": ("frameworks.autogluon:AutoGluon", {"presets": "best_quality"}),
