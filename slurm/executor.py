@@ -156,7 +156,13 @@ def reconcile(run_dir: Path, log=print, record: bool = True) -> set[str]:
     if not latest:
         return set()
     mains = {key: next((s for s in subs if s.role != "worker"), subs[0]) for key, subs in latest.items()}
-    states = queue.job_states([s.slurm_id for s in mains.values()])
+    states = queue.job_states([s.slurm_id for subs in latest.values() for s in subs])
+    # workers of a distributed search whose master is gone would only wait for credentials: end them
+    orphans = [s.slurm_id for key, subs in latest.items() for s in subs if s.role == "worker"
+               and queue.is_active(states.get(s.slurm_id, "UNKNOWN"))
+               and states.get(mains[key].slurm_id) in queue.TERMINAL_STATES]
+    if orphans and record:
+        queue.cancel(orphans)
     rows = read_results(run_dir)
     last_row = dict(zip(rows["job"], rows["utc"])) if not rows.empty else {}
     now = dt.datetime.now(dt.timezone.utc)

@@ -91,3 +91,9 @@ def is_active(state: str) -> bool:
     """Queued, running, requeued or otherwise not finished. UNKNOWN counts as finished: a job the
     cluster has forgotten will not write its result any more."""
     return state not in TERMINAL_STATES and state != "UNKNOWN"
+
+
+def cancel(job_ids: list[str]) -> None:
+    """scancel array tasks (best effort: a task that just ended is no error)."""
+    if job_ids:
+        subprocess.run(["scancel", *job_ids], capture_output=True, timeout=60)
