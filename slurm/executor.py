@@ -138,7 +138,12 @@ def submit(plan: RunPlan, profile: ClusterProfile, jobs: list[Job], workers: int
     submitted = []
     for tasks in arrays:
         utc = ledger.now_utc()
-        handles = executor.submit_array(tasks)
+        try:
+            handles = executor.submit_array(tasks)
+        except submitit.core.utils.FailedJobError as err:
+            message = " ".join(str(err).split())[:400]
+            raise RunError(f"sbatch refused the array ({message}); check profile {profile.name!r}: partition, "
+                           f"account, qos, time limit {executor.parameters['time']} min, resources") from None
         subs = [ledger.Submission(Job.from_dict(t.job).key, h.job_id, t.role, utc, t.job) for t, h in zip(tasks, handles)]
         ledger.record(out, subs)
         submitted += subs

@@ -166,3 +166,14 @@ def test_preempted_job_is_requeued_and_then_recorded_once(slurm_cluster, tmp_pat
     assert "this job is timed-out" in logs           # submitit's guess for a short time limit ...
     assert "a preemption; requeued" in logs            # ... corrected: requeued
     assert len(ledger.read(out)) == 1                 # requeued by SLURM, not submitted again
+
+
+@pytest.mark.timeout(120)
+def test_sbatch_refusal_is_one_clear_error(slurm_cluster, tmp_path):  # noqa: F811
+    profile = tmp_path / "bad.yaml"
+    profile.write_text("partition: nosuch\n")
+    res = slurm_run(tmp_path / "run", "--task", "iris", "--framework", "constantpredictor", "--budget", "10",
+                    profile=profile)
+    assert res.returncode == 2
+    assert "error: sbatch refused the array" in res.stderr and "Invalid partition" in res.stderr
+    assert "Traceback" not in res.stderr
