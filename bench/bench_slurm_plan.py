@@ -54,7 +54,7 @@ def main() -> None:
                   f"(target {TARGET_S:.0f} s: {median / TARGET_S:.3f} of it)")
         # the whole command, as a user types it (interpreter start and imports included)
         cmd = [sys.executable, "-m", "benchmark", "run", "--suite", "openml-cc18", "--framework",
-               "constantpredictor,randomforest,lightgbm,tests.adapters:Crash", "--seeds", "5", "--budget", "3600",
+               ",".join(FRAMEWORKS_4), "--seeds", "5", "--budget", "3600",
                "--gpus", "1", "--cores", "8", "--memory", "32000", "--cache-dir", str(Path(tmp) / "empty-cache"),
                "--executor", "slurm", "--profile", str(REPO / "slurm/profiles/gpu-example.yaml"), "--dry-run",
                "--out", str(Path(tmp) / "cli")]
