@@ -22,14 +22,28 @@ def planned_keys(run_dir: Path) -> set[str]:
     return keys
 
 
+def queued_on_slurm(run_dir: Path) -> set[str]:
+    """Keys of jobs submitted to SLURM and still queued or running there (empty without a cluster)."""
+    if not (Path(run_dir) / "slurm" / "submitted.jsonl").exists():
+        return set()
+    from slurm.executor import reconcile
+    from slurm.queue import slurm_available
+
+    if slurm_available():        # a reason string when SLURM's commands cannot be used here
+        return set()
+    return reconcile(run_dir, log=lambda *_: None, record=False)
+
+
 def job_states(run_dir: Path) -> dict[str, str]:
-    """job key -> done | failed | running | pending."""
+    """job key -> done | failed | queued | running | pending (``queued``: submitted to SLURM, not started)."""
     results = read_results(run_dir)
     states = {k: "pending" for k in planned_keys(run_dir)}
+    for key in queued_on_slurm(run_dir):
+        states[key] = "queued"
     for key in running_jobs(run_dir):
         states[key] = "running"
     for key, failure in zip(results.get("job", []), results.get("failure", [])):
-        if states.get(key) != "running":
+        if states.get(key) not in ("running", "queued"):
             states[key] = "failed" if isinstance(failure, str) and failure else "done"
     return states
 
@@ -37,7 +51,7 @@ def job_states(run_dir: Path) -> dict[str, str]:
 def print_status(run_dir: Path) -> int:
     read_identity(run_dir)
     states = job_states(run_dir)
-    counts = {s: sum(v == s for v in states.values()) for s in ("done", "failed", "running", "pending")}
+    counts = {s: sum(v == s for v in states.values()) for s in ("done", "failed", "queued", "running", "pending")}
     print(f"{run_dir}: " + ", ".join(f"{n} {s}" for s, n in counts.items()) + f" (of {len(states)})")
     summary = framework_summary(read_results(run_dir))
     if not summary.empty:
