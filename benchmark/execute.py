@@ -61,6 +61,9 @@ def _job_env(job: Job) -> dict:
     if job.constraint.gpus == 0:
         env.setdefault("CUDA_VISIBLE_DEVICES", "")
     env["PYTHONUNBUFFERED"] = "1"
+    # Jobs run in their job folder; keep that folder off sys.path of every Python below the job, or a
+    # framework's output folder (e.g. ``autodl/``) would shadow the package of the same name.
+    env["PYTHONSAFEPATH"] = "1"
     return env
 
 

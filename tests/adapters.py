@@ -62,3 +62,16 @@ class Slow(_Test):
     def run(self, train, test_X, target, constraint, seed, workdir):
         time.sleep(float(os.environ.get("SLOW_ADAPTER_SECONDS", "1.0")))
         return FrameworkResult(self.uniform(train, test_X, target), models_count=0)
+
+
+class ShadowCheck(_Test):
+    """Writes a folder named like a package into its workdir, then starts a Python there that must
+    still import the real package (autodl's run folder ``autodl/`` once shadowed the library)."""
+
+    def run(self, train, test_X, target, constraint, seed, workdir):
+        import subprocess
+        import sys
+
+        (workdir / "frameworks" / "base").mkdir(parents=True, exist_ok=True)
+        subprocess.run([sys.executable, "-c", "from frameworks.base import Framework"], cwd=workdir, check=True)
+        return FrameworkResult(self.uniform(train, test_X, target))

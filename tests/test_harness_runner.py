@@ -130,3 +130,18 @@ def test_rerun_failed(tmp_path, job_env):
     plan.rerun_failed = True
     again = start(plan)
     assert [j.key for j in again] == ["tests.adapters:Crash/iris/fold0_seed0"]
+
+
+def test_job_folder_never_shadows_packages(tmp_path, job_env):
+    row = execute_job(tmp_path, _job("tests.adapters:ShadowCheck"), FAST)
+    assert row["failure"] == "", row["info"]
+
+
+def test_autodl_through_the_harness_trains_networks(tmp_path):
+    import json
+
+    row = execute_job(tmp_path, _job("autodl", task="wine", budget=30), Limits())
+    assert row["failure"] == "" and row["acc"] > 0.8
+    run_dir = tmp_path / "jobs/autodl/wine/fold0_seed0/autodl"
+    statuses = [json.loads(line)["status"] for line in (run_dir / "evaluations.jsonl").read_text().splitlines()]
+    assert statuses.count("ok") >= 1, statuses
