@@ -73,5 +73,7 @@ class ShadowCheck(_Test):
         import sys
 
         (workdir / "frameworks" / "base").mkdir(parents=True, exist_ok=True)
-        subprocess.run([sys.executable, "-c", "from frameworks.base import Framework"], cwd=workdir, check=True)
+        env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}   # as in a user's run
+        subprocess.run([sys.executable, "-c", "from frameworks.base import Framework"], cwd=workdir, env=env,
+                       check=True)
         return FrameworkResult(self.uniform(train, test_X, target))
