@@ -36,7 +36,7 @@ from autodl.portfolio import DEFAULT_PORTFOLIO, write_portfolio  # noqa: E402
 from autodl.portfolio.build import _split, load_dataset, read_suite  # noqa: E402
 from autodl.portfolio.greedy import greedy_portfolio  # noqa: E402
 
-FRACTIONS = (0.1, 0.5, 1.0)
+FRACTIONS = (0.1, 0.5, 1.0)   # of the budget; --fractions changes them (finished runs are only re-measured)
 ARMS = ("portfolio", "no_portfolio")
 
 
@@ -81,11 +81,11 @@ def _ensemble_accuracy(run_dir: Path, members: list[dict], X, y_codes) -> float:
     return float((model.predict_proba(X).argmax(axis=1) == y_codes).mean())
 
 
-def measure(run_dir: Path, budget: float, X, y_codes, majority: float) -> dict:
+def measure(run_dir: Path, budget: float, X, y_codes, majority: float, fractions=FRACTIONS) -> dict:
     out = {"incumbent": {}, "ensemble": {}}
     trajectory = _jsonl(run_dir / "trajectory.jsonl")
     ensembles = _jsonl(run_dir / "ensemble_trajectory.jsonl")
-    for fraction in FRACTIONS:
+    for fraction in fractions:
         until = fraction * budget
         seen = [r for r in trajectory if r["time"] <= until]
         tag = "_".join(str(i) for i in seen[-1]["config_id"]) + f"_b{seen[-1]['budget']:g}" if seen else None
@@ -137,27 +137,31 @@ def bench_dataset(dataset, matrix, args) -> dict:
     X_test = X.iloc[test].reset_index(drop=True)
     result = {"dataset": dataset.name, "rows": len(y), "portfolio_size": size, "majority": majority}
     for arm in ARMS:
-        result[arm] = measure(root / arm, args.budget, X_test, y_codes, majority) if (root / arm).exists() else None
+        result[arm] = (measure(root / arm, args.budget, X_test, y_codes, majority, args.fractions)
+                       if (root / arm).exists() else None)
     (root / "result.json").write_text(json.dumps(result, indent=1))
     return result
 
 
-def summarise(results: list[dict], budget: float) -> None:
+def summarise(results: list[dict], budget: float, fractions=FRACTIONS) -> None:
     print(f"\n## autodl portfolio / ensemble / traditional learners, budget {budget:g} s, test accuracy\n")
-    print("| dataset | rows | " + " | ".join(f"{a} {int(f * 100)}%" for f in FRACTIONS for a in ("pf", "no pf"))
+    print("| dataset | rows | " + " | ".join(f"{a} {int(f * 100)}%" for f in fractions for a in ("pf", "no pf"))
           + " | ensemble | best single | trad. weight |")
-    print("|---" * (3 + 2 * len(FRACTIONS) + 2) + "|")
-    ahead = {f: [0, 0, 0] for f in FRACTIONS}   # portfolio ahead, tied, behind
+    print("|---" * (3 + 2 * len(fractions) + 2) + "|")
+    ahead = {f: [0, 0, 0] for f in fractions}   # portfolio ahead, tied, behind
+    ahead_ensemble = {f: [0, 0, 0] for f in fractions}
     gaps, trad_used, trad_weights = [], 0, []
     for r in results:
         pf, no = r["portfolio"], r["no_portfolio"]
         if not pf or not no:
             continue
         cells = []
-        for f in FRACTIONS:
+        for f in fractions:
             a, b = pf["incumbent"][str(f)], no["incumbent"][str(f)]
             cells += [f"{a:.3f}", f"{b:.3f}"]
             ahead[f][0 if a > b + 1e-9 else 1 if abs(a - b) <= 1e-9 else 2] += 1
+            a, b = pf["ensemble"][str(f)], no["ensemble"][str(f)]
+            ahead_ensemble[f][0 if a > b + 1e-9 else 1 if abs(a - b) <= 1e-9 else 2] += 1
         ens = pf.get("final_ensemble", {})
         single = pf.get("best_single", {})
         for arm in (pf, no):
@@ -170,6 +174,14 @@ def summarise(results: list[dict], budget: float) -> None:
               f"| {ens.get('traditional_weight', float('nan')):.2f} |")
     print("\nincumbent network, portfolio vs none (ahead / tied / behind):",
           ", ".join(f"{int(f * 100)}%: {a}/{t}/{b}" for f, (a, t, b) in ahead.items()))
+    print("ensemble (what autodl predicts with), portfolio vs none (ahead / tied / behind):",
+          ", ".join(f"{int(f * 100)}%: {a}/{t}/{b}" for f, (a, t, b) in ahead_ensemble.items()))
+    for key in ("incumbent", "ensemble"):
+        means = {f: (np.mean([r["portfolio"][key][str(f)] for r in results if r["portfolio"] and r["no_portfolio"]]),
+                     np.mean([r["no_portfolio"][key][str(f)] for r in results if r["portfolio"] and r["no_portfolio"]]))
+                 for f in fractions}
+        print(f"mean test accuracy of the {key}, portfolio / none:",
+              ", ".join(f"{int(f * 100)}%: {a:.3f} / {b:.3f}" for f, (a, b) in means.items()))
     if gaps:
         print(f"final ensemble - best single model (test accuracy, both arms, n={len(gaps)}): "
               f"mean {np.mean(gaps):+.4f}, min {np.min(gaps):+.4f}, max {np.max(gaps):+.4f}")
@@ -185,6 +197,8 @@ def main(argv=None) -> None:
     parser.add_argument("--budget", type=float, default=60.0)
     parser.add_argument("--max-rows", type=int, default=1500)
     parser.add_argument("--size", type=int, default=16)
+    parser.add_argument("--fractions", type=lambda text: tuple(float(f) for f in text.split(",")),
+                        default=FRACTIONS, help="points of the budget to measure at, e.g. 0.1,0.5,1")
     parser.add_argument("--out", type=Path, default=Path(tempfile.gettempdir()) / "bench_portfolio")
     args = parser.parse_args(argv)
     matrix = json.loads(args.matrix.read_text())
@@ -198,7 +212,7 @@ def main(argv=None) -> None:
         results.append(bench_dataset(suite[name], matrix, args))
         print(f"{name}: done", flush=True)
     (args.out / "summary.json").write_text(json.dumps(results, indent=1))
-    summarise(results, args.budget)
+    summarise(results, args.budget, args.fractions)
 
 
 if __name__ == "__main__":
