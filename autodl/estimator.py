@@ -3,10 +3,15 @@
 fit = check the input (before any compute) -> encode columns -> validation split(s) ->
 BOHB over the full-pipeline space with ``n_workers`` worker processes until the time
 limit minus what the final steps need -> keep the incumbent's fitted pipeline(s).
+BOHB starts with the portfolio's configurations (``autodl.portfolio``); the traditional
+learners (``autodl.traditional``) train beside the search; the Caruana ensemble over all
+of them (``autodl.ensemble``, rebuilt per result, ``ensemble.json`` in the run directory)
+is what ``predict_proba`` uses. Each part has a switch: portfolio, traditional, ensemble.
 
 Documented behaviour for edge cases:
 - a time limit below ``MIN_TIME_LIMIT`` seconds is refused up front (workers alone need a
-  few seconds to start); if no evaluation finishes in time, ``fit`` raises RuntimeError;
+  few seconds to start); if no evaluation (network or traditional learner) finishes in
+  time, ``fit`` raises RuntimeError (``incumbent_`` is None when only traditional learners did);
 - a stratified holdout (or stratified CV) falls back to a plain random split when a class
   is too rare to stratify;
 - messy columns: see ``autodl.data``.
