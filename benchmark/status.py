@@ -11,6 +11,9 @@ from benchmark.runfolder import RUN_FILE, read_identity, running_jobs
 from benchmark.table import framework_summary
 
 
+STATES = ("done", "failed", "queued", "running", "pending")
+
+
 def planned_keys(run_dir: Path) -> set[str]:
     """Every job key that some invocation of this folder asked for."""
     doc = yaml.safe_load((Path(run_dir) / RUN_FILE).read_text()) or {}
@@ -51,7 +54,7 @@ def job_states(run_dir: Path) -> dict[str, str]:
 def print_status(run_dir: Path) -> int:
     read_identity(run_dir)
     states = job_states(run_dir)
-    counts = {s: sum(v == s for v in states.values()) for s in ("done", "failed", "queued", "running", "pending")}
+    counts = {s: sum(v == s for v in states.values()) for s in STATES}
     print(f"{run_dir}: " + ", ".join(f"{n} {s}" for s, n in counts.items()) + f" (of {len(states)})")
     summary = framework_summary(read_results(run_dir))
     if not summary.empty:

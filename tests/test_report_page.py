@@ -111,12 +111,13 @@ def test_report_refuses_a_folder_that_is_not_a_run(tmp_path, capsys):
 def test_report_of_a_small_real_run_via_the_cli(tmp_path):
     run = tmp_path / "real"
     cmd = [sys.executable, "-m", "benchmark"]
-    subprocess.run([*cmd, "run", "--task", "iris", "--budget", "10", "--out", str(run)], cwd=REPO, check=True,
+    subprocess.run([*cmd, "run", "--task", "iris", "--framework", "constantpredictor,randomforest,lightgbm",
+                    "--budget", "10", "--out", str(run)], cwd=REPO, check=True,
                    capture_output=True, timeout=240)
     done = subprocess.run([*cmd, "report", str(run)], cwd=REPO, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert f"report written to {run / 'report' / 'index.html'}" in done.stdout
     text = _text((run / "report" / "index.html").read_text())
     assert re.search(r"iris 0\.\d{4} ± 0\.0000 \d\.\d{4} ± 0\.0000 \d\.\d{4} ± 0\.0000", text)
-    assert "3 done, 0 failed, 0 running, 0 pending" in text
+    assert "3 done, 0 failed, 0 queued, 0 running, 0 pending" in text
     assert "the Friedman test needs at least 2 complete datasets" in text

@@ -40,7 +40,7 @@ def test_small_suite_runs_through_one_job_array(finished_run):
     assert len(ids) == 4 and len({i.split("_")[0] for i in ids}) == 1     # one array, one sbatch call
     assert "submitted SLURM job" in res.stdout and "| iris |" in res.stdout
     status = bench("status", str(out))
-    assert "2 done, 2 failed, 0 running, 0 pending" in status.stdout
+    assert "2 done, 2 failed, 0 queued, 0 running, 0 pending" in status.stdout
 
 
 @pytest.mark.timeout(240)

@@ -13,7 +13,7 @@ import pandas as pd
 
 from benchmark.results import read_results
 from benchmark.runfolder import IDENTITY_KEYS, IncompatibleRun, read_identity
-from benchmark.status import job_states
+from benchmark.status import STATES, job_states
 
 CONSTRAINT_KEYS = tuple(k for k in IDENTITY_KEYS if k != "suite")
 
@@ -23,12 +23,12 @@ class Runs:
     dirs: list[Path]
     identity: dict                      # the shared constraint, plus the suites
     results: pd.DataFrame
-    states: dict[str, int]              # done / failed / running / pending job counts
+    states: dict[str, int]              # job counts per state (benchmark.status.STATES)
     notes: list[str] = field(default_factory=list)
 
     @property
     def partial(self) -> bool:
-        return self.states.get("running", 0) + self.states.get("pending", 0) > 0
+        return sum(self.states.get(s, 0) for s in ("queued", "running", "pending")) > 0
 
 
 def load_runs(run_dirs: list[Path]) -> Runs:
@@ -47,7 +47,7 @@ def load_runs(run_dirs: list[Path]) -> Runs:
     for d in run_dirs:
         frames.append(read_results(d).assign(run_dir=str(d)))
         by_key.update(job_states(d))
-    states = {s: sum(v == s for v in by_key.values()) for s in ("done", "failed", "running", "pending")}
+    states = {s: sum(v == s for v in by_key.values()) for s in STATES}
     if len(run_dirs) > 1:
         task_sets = [set(f["task"].dropna()) for f in frames if not f.empty]
         if len(task_sets) > 1 and not set.intersection(*task_sets):
