@@ -54,9 +54,9 @@ def crash_on_resnet(config, *args, **kwargs):
 
 
 def hog_memory(config, *args, **kwargs):
-    """A trainer that holds ~400 MB of its own memory for a while (for the memory limit)."""
+    """A trainer that holds ~800 MB of its own memory for a while (for the memory limit)."""
     import time
 
-    block = np.ones(50_000_000)  # 400 MB, written so the pages are really there
+    block = np.ones(100_000_000)  # 800 MB, written so the pages are really there
     time.sleep(10)
     return block

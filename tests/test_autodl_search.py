@@ -91,10 +91,12 @@ def test_evaluator_records_ok_crash_timeout_and_memory_out(tmp_path, iris_data):
     timeout = slow.evaluate((0, 0, 3), dict(default_config(), batch_size=16), 10_000)
     assert timeout["info"]["status"] == "timeout" and timeout["loss"] == WORST_LOSS
 
-    # the limit counts the evaluation's own memory, not the torch libraries shared with the forkserver
-    roomy = Evaluator(_spec(tmp_path, iris_data, eval_memory_mb=150))
+    # the limit counts the evaluation's own memory, not the torch libraries shared with the forkserver;
+    # 600 MB leaves room for a child that imports torch itself (~300 MB), when an earlier test in the same
+    # process already started the forkserver without the trainer preloaded
+    roomy = Evaluator(_spec(tmp_path, iris_data, eval_memory_mb=600))
     assert roomy.evaluate((0, 0, 4), default_config(), 2)["info"]["status"] == "ok"
-    hog = Evaluator(_spec(tmp_path, iris_data, eval_memory_mb=150, train_fn="tests.autodl_fixtures:hog_memory"))
+    hog = Evaluator(_spec(tmp_path, iris_data, eval_memory_mb=600, train_fn="tests.autodl_fixtures:hog_memory"))
     memout = hog.evaluate((0, 0, 6), default_config(), 1)
     assert memout["info"]["status"] == "memout" and memout["loss"] == WORST_LOSS
 
