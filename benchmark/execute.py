@@ -13,10 +13,12 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -53,8 +55,9 @@ def app_version() -> str:
         return "dev"
 
 
-def _job_env(job: Job) -> dict:
+def _job_env(job: Job, scratch: Path) -> dict:
     env = dict(os.environ)
+    env["TMPDIR"] = str(scratch)   # the job's own temporary folder, removed by the harness whatever happens
     threads = str(job.constraint.cores)
     for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
         env[var] = threads
@@ -122,10 +125,12 @@ def execute_job(run_dir: Path, job: Job, limits: Limits = Limits(), mode: str = 
     t0 = time.monotonic()
     wall_limit = limits.wall_s(job.constraint.budget_s)
     failure, reason = "", ""
+    # short (sockets of Ray and others live in it), and removed even when the job had to be SIGKILLed
+    scratch = Path(tempfile.mkdtemp(prefix="ab-", dir=os.environ.get("TMPDIR")))
     with open(job_dir / LOG_FILE, "ab") as log:
         proc = subprocess.Popen([sys.executable, "-m", "benchmark.job_process", str(job_dir)],
                                 stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                start_new_session=True, env=_job_env(job), cwd=job_dir)
+                                start_new_session=True, env=_job_env(job, scratch), cwd=job_dir)
         write_json_atomic(job_dir / RUNNING_FILE, {"pid": proc.pid, "host": socket.gethostname(),
                                                    "started": started.isoformat()})
         watch = _Watch(proc)
@@ -141,6 +146,7 @@ def execute_job(run_dir: Path, job: Job, limits: Limits = Limits(), mode: str = 
         # Kill the whole group even after a normal exit: helpers (JVMs, Ray) must not outlive a job.
         watch.kill_all(proc.pid, limits.kill_grace_s)
         proc.wait()
+    shutil.rmtree(scratch, ignore_errors=True)
     duration = time.monotonic() - t0
     row = _row(job, job_dir, started, duration, watch.peak_mb, proc.returncode, failure, reason)
     row["mode"] = mode

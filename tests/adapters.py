@@ -34,6 +34,10 @@ class Segfault(_Test):
 
 class Hang(_Test):
     def run(self, train, test_X, target, constraint, seed, workdir):
+        import tempfile
+
+        scratch = tempfile.mkdtemp()          # left behind on purpose: the harness must remove it
+        (workdir / "scratch.txt").write_text(scratch)
         while True:
             time.sleep(1)
 

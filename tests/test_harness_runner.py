@@ -65,6 +65,8 @@ def test_hang_is_killed_as_timeout(tmp_path, job_env):
     assert row["failure"] == "timeout" and "wall-clock limit" in row["info"]
     assert time.monotonic() - t0 < 30
     assert not _job_processes(tmp_path)
+    scratch = Path((tmp_path / "jobs/tests.adapters:Hang/iris/fold0_seed0/scratch.txt").read_text())
+    assert scratch.name and not scratch.exists() and not scratch.parent.exists()
 
 
 def test_memory_limit(tmp_path, job_env):
