@@ -105,10 +105,11 @@ def reap_orphans(run_dir: Path) -> int:
             continue
         pid = int(marker.get("pid", 0))
         try:
-            if pid and psutil.pid_exists(pid) and os.getpgid(pid) == pid:
+            # only our own job process: its pid may have been reused since the marker was written
+            if pid and "benchmark.job_process" in " ".join(psutil.Process(pid).cmdline()) and os.getpgid(pid) == pid:
                 os.killpg(pid, signal.SIGKILL)
                 killed += 1
-        except (ProcessLookupError, PermissionError):
+        except (psutil.Error, ProcessLookupError, PermissionError):
             pass
         (Path(run_dir) / "jobs" / key / RUNNING_FILE).unlink(missing_ok=True)
     return killed
