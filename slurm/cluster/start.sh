@@ -13,7 +13,8 @@ SOCK=$BASE/munge/munge.socket.2
 export SLURM_CONF=$BASE/slurm.conf
 T0=$SECONDS
 log() { echo "[slurm-test +$((SECONDS - T0))s] $*"; }
-alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
+# alive PIDFILE NAME: the pid in the file runs NAME (a stale file's pid may belong to another process by now)
+alive() { [ -f "$1" ] && [ "$(ps -o comm= -p "$(cat "$1")" 2>/dev/null)" = "$2" ]; }
 wait_for() { # wait_for SECONDS CMD...: poll until CMD succeeds
   local n=$(( $1 * 4 )); shift
   for _ in $(seq 1 "$n"); do "$@" >/dev/null 2>&1 && return 0; sleep 0.25; done
@@ -31,7 +32,7 @@ mkdir -p "$BASE"/{state,spool,log,munge,mysql}
 # munge: socket dir 0711, key 0400, both owned by munge
 [ -f "$BASE/munge/munge.key" ] || dd if=/dev/urandom of="$BASE/munge/munge.key" bs=1 count=1024 status=none
 chown -R munge:munge "$BASE/munge"; chmod 711 "$BASE/munge"; chmod 400 "$BASE/munge/munge.key"
-if ! alive "$BASE/munge/munged.pid"; then
+if ! alive "$BASE/munge/munged.pid" munged; then
   runuser -u munge -- munged --socket="$SOCK" --key-file="$BASE/munge/munge.key" --log-file="$BASE/munge/munged.log" \
     --pid-file="$BASE/munge/munged.pid" --seed-file="$BASE/munge/munged.seed"
   log "munged started"
@@ -84,7 +85,7 @@ if [ ! -d "$BASE/mysql/mysql" ]; then
     >"$BASE/log/mariadb-install.log" 2>&1
   log "MariaDB data folder initialised"
 fi
-if ! alive "$BASE/mysql/mysql.pid"; then
+if ! alive "$BASE/mysql/mysql.pid" mariadbd; then
   runuser -u mysql -- /usr/sbin/mariadbd --no-defaults --datadir="$BASE/mysql" --socket="$BASE/mysql/mysql.sock" \
     --pid-file="$BASE/mysql/mysql.pid" --bind-address=127.0.0.1 --port=3306 --log-error="$BASE/log/mariadb.err" \
     --innodb-buffer-pool-size=64M </dev/null >/dev/null 2>&1 &
@@ -111,15 +112,15 @@ StoragePass=slurmpw
 StorageLoc=slurm_acct_db
 CONF
 chmod 600 "$BASE/slurmdbd.conf"
-if ! alive "$BASE/slurmdbd.pid"; then
+if ! alive "$BASE/slurmdbd.pid" slurmdbd; then
   slurmdbd          # reads slurmdbd.conf next to $SLURM_CONF
   wait_for 30 sacctmgr -n list cluster
   log "slurmdbd started"
 fi
 sacctmgr -n list cluster format=cluster | grep -qw "$CLUSTER" || sacctmgr -i -Q add cluster "$CLUSTER" >/dev/null
 
-if ! alive "$BASE/slurmctld.pid"; then slurmctld; log "slurmctld started"; fi
-if ! alive "$BASE/slurmd.pid"; then slurmd -N localhost; log "slurmd started"; fi
+if ! alive "$BASE/slurmctld.pid" slurmctld; then slurmctld; log "slurmctld started"; fi
+if ! alive "$BASE/slurmd.pid" slurmd; then slurmd -N localhost; log "slurmd started"; fi
 wait_for 60 sh -c 'sinfo -h -o %T | grep -Eq "idle|mixed|allocated"'
 log "cluster up: SLURM_CONF=$SLURM_CONF"
 sinfo
