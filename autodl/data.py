@@ -132,3 +132,15 @@ class TabularEncoder:
 
     def fit_transform(self, X) -> TabularData:
         return self.fit(X).transform(X)
+
+
+def resolve_encoding(X_train, y_train, y_val, encoder: TabularEncoder | None = None,
+                     classes=None) -> tuple[TabularEncoder, np.ndarray]:
+    """The encoder and class list a learner trains with: given ones, or fitted on the training data."""
+    if encoder is None:
+        if isinstance(X_train, TabularData):
+            raise ValueError("encoded TabularData needs the encoder that produced it: pass encoder=")
+        encoder = TabularEncoder().fit(as_frame(X_train))
+    if classes is None:
+        classes = np.unique(np.concatenate([np.asarray(y_train), np.asarray(y_val)]))
+    return encoder, np.asarray(classes)

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from autodl.data import TabularData, TabularEncoder, as_frame
+from autodl.data import TabularData, TabularEncoder, as_frame, resolve_encoding
 from autodl.preprocessing import Preprocessor
 
 LEARNERS = ("knn", "lightgbm", "extra_trees", "random_forest", "catboost")   # the order they are trained in
@@ -104,13 +104,7 @@ def train_learner(config: dict, X_train, y_train, X_val, y_val, epochs: int = 1,
     name = config.get("learner")
     if name not in LEARNERS:
         raise ValueError(f"config needs 'learner' in {LEARNERS}, got {name!r}")
-    if encoder is None:
-        if isinstance(X_train, TabularData):
-            raise ValueError("encoded TabularData needs the encoder that produced it: pass encoder=")
-        encoder = TabularEncoder().fit(as_frame(X_train))
-    if classes is None:
-        classes = np.unique(np.concatenate([np.asarray(y_train), np.asarray(y_val)]))
-    classes = np.asarray(classes)
+    encoder, classes = resolve_encoding(X_train, y_train, y_val, encoder, classes)
     train = X_train if isinstance(X_train, TabularData) else encoder.transform(as_frame(X_train))
     preprocessor = Preprocessor(PREPROCESSING, encoder.cardinalities, seed).fit(train)
     dense = preprocessor.transform(train).dense

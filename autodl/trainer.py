@@ -31,7 +31,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from autodl.curves import classification_metrics, gradient_stats
-from autodl.data import TabularData, TabularEncoder, as_frame
+from autodl.data import TabularData, TabularEncoder, as_frame, resolve_encoding
 from autodl.networks import TabularNet, build_network
 from autodl.preprocessing import Prepared, Preprocessor
 
@@ -184,13 +184,7 @@ def train_pipeline(config: dict, X_train, y_train, X_val, y_val, epochs: int, *,
     torch.manual_seed(seed)
     np_rng = np.random.default_rng(seed)
     dev = resolve_device(device)
-    if encoder is None:
-        if isinstance(X_train, TabularData):
-            raise ValueError("encoded TabularData needs the encoder that produced it: pass encoder=")
-        encoder = TabularEncoder().fit(as_frame(X_train))
-    if classes is None:
-        classes = np.unique(np.concatenate([np.asarray(y_train), np.asarray(y_val)]))
-    classes = np.asarray(classes)
+    encoder, classes = resolve_encoding(X_train, y_train, y_val, encoder, classes)
     train, val = _encode(X_train, encoder), _encode(X_val, encoder)
     test = _encode(X_test, encoder) if X_test is not None else None
 

@@ -63,7 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def cmd_run(args) -> int:
     from benchmark.execute import Limits
-    from benchmark.runner import RunPlan, run_local, start
+    from benchmark.runner import RunPlan, start
     from benchmark.suites import resolve_suite
     from frameworks.base import Constraint
 
@@ -117,16 +117,8 @@ def _print_table(run_dir: Path) -> int:
     print(comparison_table(df, "md"))
     summary = framework_summary(df)
     if not summary.empty:
-        print(summary.to_markdown() if _has_tabulate() else summary.to_string())
+        print(summary.to_string())
     return 0
-
-
-def _has_tabulate() -> bool:
-    try:
-        import tabulate  # noqa: F401
-        return True
-    except ImportError:
-        return False
 
 
 def cmd_table(args) -> int:
