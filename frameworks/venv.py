@@ -214,6 +214,7 @@ class VenvFramework(Framework):
             (scratch / "params.json").write_text(json.dumps(params, indent=1))
             env = {**os.environ, "TMPDIR": str(scratch), "PYTHONNOUSERSITE": "1"}
             env.pop("PYTHONPATH", None)          # the venv sees its own packages only
+            env.pop("PYTHONSAFEPATH", None)      # the exec script imports exec_common from its own folder
             # Same session as the job process: the harness's kill of the group reaches the framework
             proc = subprocess.Popen([str(self.venv.python), str(EXEC_DIR / self.exec_script), str(scratch / "params.json")],
                                     env=env, cwd=scratch, stdin=subprocess.DEVNULL)
