@@ -1,5 +1,5 @@
 """AutoGluon-Tabular in its own venv; presets are registry variants (autogluon, autogluon_best). See exec/autogluon_exec.py."""
-from frameworks.venv import VenvFramework
+from frameworks.environments import VenvFramework
 
 
 class AutoGluon(VenvFramework):

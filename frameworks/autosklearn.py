@@ -1,5 +1,5 @@
 """auto-sklearn 0.15 in its own venv on Python 3.9/3.10 (it cannot install on 3.11); see exec/autosklearn_exec.py."""
-from frameworks.venv import VenvFramework
+from frameworks.environments import VenvFramework
 
 
 class AutoSklearn(VenvFramework):

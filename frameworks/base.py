@@ -8,7 +8,7 @@ The harness calls ``Framework.run`` inside a job process of its own (see
 ``benchmark/job.py``): limits, containment, validation of the predictions and the result
 row are the harness's business, not the adapter's. Competitors that live in their own
 virtual environment implement ``run`` by handing files to a subprocess of that venv
-(see ``frameworks/venv.py``).
+(see ``frameworks/environments.py``).
 """
 from __future__ import annotations
 

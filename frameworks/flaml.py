@@ -1,5 +1,5 @@
 """FLAML (Microsoft's fast AutoML) in its own venv; ``exec/flaml_exec.py`` runs inside it."""
-from frameworks.venv import VenvFramework
+from frameworks.environments import VenvFramework
 
 
 class FLAML(VenvFramework):

@@ -1,5 +1,5 @@
 """H2O AutoML in its own venv (the wheel ships h2o.jar; needs Java); see exec/h2o_exec.py for the JVM's containment."""
-from frameworks.venv import VenvFramework
+from frameworks.environments import VenvFramework
 
 
 class H2OAutoML(VenvFramework):

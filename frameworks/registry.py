@@ -16,7 +16,7 @@ FRAMEWORKS: dict[str, tuple[str, dict]] = {
     "lightgbm": ("frameworks.baselines:LightGBM", {}),
     # Ours, in the project's own venv
     "autodl": ("frameworks.autodl:AutoDL", {}),
-    # Competitors, each in its own venv (frameworks/venv.py); `python -m benchmark setup NAME` builds it
+    # Competitors, each in its own venv (frameworks/environments.py); `python -m benchmark setup NAME` builds it
     "autogluon": ("frameworks.autogluon:AutoGluon", {"presets": "medium_quality"}),
     "autogluon_best": ("frameworks.autogluon:AutoGluon", {"presets": "best_quality"}),
     "autosklearn": ("frameworks.autosklearn:AutoSklearn", {}),

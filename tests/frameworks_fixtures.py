@@ -13,7 +13,7 @@ from benchmark.jobs import Job
 from benchmark.suites import resolve_suite
 from frameworks.base import Constraint
 from frameworks.registry import get_framework
-from frameworks.venv import venvs_root
+from frameworks.environments import venvs_root
 
 
 def demo_task(name: str = "iris"):

@@ -1,7 +1,7 @@
 """Shared by the scripts that run inside a framework's own venv. Standard library only: it runs
 under that venv's python (3.9 for auto-sklearn) and must not import ``benchmark`` or ``frameworks``.
 
-Protocol (see ``frameworks/venv.py``): ``python <name>_exec.py PARAMS_JSON``; the script reads
+Protocol (see ``frameworks/environments.py``): ``python <name>_exec.py PARAMS_JSON``; the script reads
 ``params["train"]``/``params["test"]`` (parquet), writes ``params["predictions"]`` (parquet, one
 column per class label plus ``__label__``) and always ``params["result"]`` (JSON, with ``error``
 when it failed).

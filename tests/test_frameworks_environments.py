@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from frameworks.base import SetupError
-from frameworks.venv import VenvFramework, Venv, find_python, venvs_root
+from frameworks.environments import VenvFramework, Venv, find_python, venvs_root
 
 pytestmark = pytest.mark.timeout(300)
 REPO = Path(__file__).resolve().parents[1]
