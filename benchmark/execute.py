@@ -116,6 +116,7 @@ class _Watch:
 def execute_job(run_dir: Path, job: Job, limits: Limits = Limits(), mode: str = "local") -> dict:
     """Run ``job``, append its row to ``run_dir/results.csv`` and return the row. ``mode`` names the
     executor (AMLB's ``mode`` column: local, slurm)."""
+    run_dir = Path(run_dir).resolve()   # the job process works in its own folder: relative paths would break
     job_dir = job.dir(run_dir)
     job_dir.mkdir(parents=True, exist_ok=True)
     for stale in (RESULT_FILE, "predictions.csv"):

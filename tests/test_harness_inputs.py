@@ -126,3 +126,12 @@ def test_missing_openml_task_fails_before_any_job(tmp_path, openml_cache):
     assert proc.returncode == 2
     assert "OpenML task(s) 3, 6, 11" in proc.stderr and "python -m benchmark prefetch --suite openml-cc18" in proc.stderr
     assert not (out / "jobs").exists()
+
+
+def test_relative_out_folder(tmp_path, monkeypatch):
+    """``make demo`` passes ``--out results/demo``: a relative run folder must work."""
+    monkeypatch.chdir(tmp_path)
+    assert main(["run", "--framework", "constantpredictor", "--task", "iris", "--budget", "5", "--out", "rel/run"]) == 0
+    from benchmark.results import read_results
+    df = read_results(tmp_path / "rel" / "run")
+    assert len(df) == 1 and df["failure"].fillna("").iloc[0] == "" and df["acc"].iloc[0] > 0.3
