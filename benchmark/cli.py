@@ -72,6 +72,7 @@ def cmd_run(args) -> int:
     frameworks = [f.strip() for f in args.framework.split(",") if f.strip()]
     budget = int(args.budget) if float(args.budget).is_integer() else args.budget
     out = args.out or Path("results") / f"{Path(suite.name).stem.replace('/', '-')}-{dt.date.today():%Y%m%d}"
+    out = out.resolve()   # job processes and SLURM array tasks run in other folders
     plan = RunPlan(suite, frameworks, Constraint(budget, args.cores, args.memory, args.gpus), args.folds,
                    list(range(args.seeds)), out, args.jobs, args.rerun_failed, Limits())
     if args.executor == "slurm":
