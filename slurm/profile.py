@@ -72,11 +72,12 @@ class ClusterProfile:
                                f"{constraint.cores}; raise cpus_per_task or lower --cores")
 
     def executor_parameters(self, constraint: Constraint, limits: Limits = Limits(),
-                            job_name: str = "automl-bench") -> dict:
-        """Parameters for ``submitit.SlurmExecutor.update_parameters`` (SLURM's own names)."""
+                            job_name: str = "automl-bench", time_min: int | None = None) -> dict:
+        """Parameters for ``submitit.SlurmExecutor.update_parameters`` (SLURM's own names). ``time_min``
+        replaces the limit derived from the budget (work that is not a benchmark job, e.g. LCBench sampling)."""
         params = {
             "job_name": job_name,
-            "time": self.time_limit(constraint.budget_s, limits),
+            "time": time_min or self.time_limit(constraint.budget_s, limits),
             "nodes": 1,
             "ntasks_per_node": 1,
             "cpus_per_task": self.cpus_per_task or constraint.cores,

@@ -16,19 +16,11 @@ LOGS = Path("slurm") / "%j"
 
 
 def slurm_parameters(profile, *, minutes: int, memory_mb: int, job_name: str) -> dict:
-    """submitit.SlurmExecutor parameters (SLURM's names) from a harness ClusterProfile."""
-    params = {"job_name": job_name, "time": profile.time_limit_min or minutes, "nodes": 1, "ntasks_per_node": 1,
-              "cpus_per_task": 1, "mem": f"{memory_mb + profile.memory_margin_mb}M",
-              "signal_delay_s": profile.signal_delay_s, "array_parallelism": profile.array_parallelism,
-              "stderr_to_stdout": True}
-    for key in ("partition", "account", "qos"):
-        if getattr(profile, key):
-            params[key] = getattr(profile, key)
-    if profile.setup:
-        params["setup"] = list(profile.setup)
-    if profile.sbatch:
-        params["additional_parameters"] = dict(profile.sbatch)
-    return params
+    """submitit.SlurmExecutor parameters (SLURM's names) for one-core sampling tasks, from a harness profile."""
+    from frameworks.base import Constraint
+
+    return profile.executor_parameters(Constraint(budget_s=minutes * 60, cores=1, memory_mb=memory_mb),
+                                       job_name=job_name, time_min=profile.time_limit_min or minutes)
 
 
 def submit_units(units: list[SampleUnit], out: Path, profile_path: str | None, *, minutes: int, memory_mb: int,
