@@ -149,8 +149,7 @@ def execute_job(run_dir: Path, job: Job, limits: Limits = Limits(), mode: str = 
         proc.wait()
     shutil.rmtree(scratch, ignore_errors=True)
     duration = time.monotonic() - t0
-    row = _row(job, job_dir, started, duration, watch.peak_mb, proc.returncode, failure, reason)
-    row["mode"] = mode
+    row = _row(job, job_dir, started, duration, watch.peak_mb, proc.returncode, failure, reason, mode)
     append_row(run_dir, row)
     (job_dir / RUNNING_FILE).unlink(missing_ok=True)
     return row
@@ -158,13 +157,12 @@ def execute_job(run_dir: Path, job: Job, limits: Limits = Limits(), mode: str = 
 
 def record_failure(run_dir: Path, job: Job, kind: str, reason: str, mode: str = "local", duration: float = 0.0) -> dict:
     """Append a failure row for a job that never ran or whose process vanished (setup, node failure)."""
-    row = _row(job, job.dir(run_dir), dt.datetime.now(dt.timezone.utc), duration, 0.0, None, kind, reason)
-    row["mode"] = mode
+    row = _row(job, job.dir(run_dir), dt.datetime.now(dt.timezone.utc), duration, 0.0, None, kind, reason, mode)
     append_row(run_dir, row)
     return row
 
 
-def _row(job: Job, job_dir: Path, started, duration, peak_mb, returncode, failure, reason) -> dict:
+def _row(job: Job, job_dir: Path, started, duration, peak_mb, returncode, failure, reason, mode) -> dict:
     try:
         result = json.loads((job_dir / RESULT_FILE).read_text())
     except (OSError, ValueError):
@@ -183,7 +181,7 @@ def _row(job: Job, job_dir: Path, started, duration, peak_mb, returncode, failur
     return {
         "id": job.task.id, "task": job.task.name, "framework": job.framework, "constraint": c.name,
         "fold": job.fold, "type": result.get("type"), "result": None if failure else result.get("acc"),
-        "metric": "acc", "mode": "local", "version": result.get("version"), "params": result.get("params"),
+        "metric": "acc", "mode": mode, "version": result.get("version"), "params": result.get("params"),
         "app_version": app_version(), "utc": started.isoformat(timespec="seconds"),
         "duration": round(duration, 3), "training_duration": result.get("training_duration"),
         "predict_duration": result.get("predict_duration"), "models_count": result.get("models_count"),
