@@ -20,9 +20,31 @@ import numpy as np
 import pandas as pd
 
 
+# The budget arithmetic, in one place (the runner's wall limit, the adapters' fit deadlines).
+OVERRUN_ALLOWANCE = 0.15     # AMLB-like: a job may run ~15% over its budget before it counts as hung
+PREDICT_SHARE = 0.05         # of the budget kept back for predicting the test rows (and writing them) ...
+PREDICT_FLOOR_S = 3.0        # ... but never less than this
+
+
+def wall_limit_s(budget_s: float, allowance_s: float) -> float:
+    """The harness's hard wall-clock limit of a job: budget + 15% + a start-up allowance (interpreter start,
+    imports, data loading: outside the framework's budget). Past it the job's process group is killed."""
+    return float(budget_s) * (1 + OVERRUN_ALLOWANCE) + float(allowance_s)
+
+
+def predict_margin_s(budget_s: float) -> float:
+    """Seconds of the budget a framework keeps for predicting after its fit (one rule for every adapter)."""
+    return max(PREDICT_FLOOR_S, PREDICT_SHARE * float(budget_s))
+
+
 @dataclass(frozen=True)
 class Constraint:
-    """The resources every framework of a run gets, the same for all."""
+    """The resources every framework of a run gets, the same for all.
+
+    ``budget_s`` is wall-clock seconds for fit + predict. The arithmetic around it lives here:
+    ``wall_limit_s(allowance_s)`` (the harness's kill limit), ``predict_margin_s`` (kept for predicting)
+    and ``fit_deadline(started)`` (when a framework's fit must be done).
+    """
 
     budget_s: int            # wall-clock seconds for fit + predict
     cores: int = 1
@@ -32,6 +54,22 @@ class Constraint:
     @property
     def name(self) -> str:
         return f"{self.budget_s}s{self.cores}c"
+
+    def wall_limit_s(self, allowance_s: float) -> float:
+        return wall_limit_s(self.budget_s, allowance_s)
+
+    @property
+    def predict_margin_s(self) -> float:
+        return predict_margin_s(self.budget_s)
+
+    @property
+    def fit_s(self) -> float:
+        """Seconds for fitting: the budget less the predict margin."""
+        return float(self.budget_s) - self.predict_margin_s
+
+    def fit_deadline(self, started: float) -> float:
+        """When fitting must end (same clock as ``started``, e.g. time.time() at the adapter's entry)."""
+        return started + self.fit_s
 
 
 @dataclass

@@ -41,11 +41,6 @@ def venvs_root() -> Path:
     return Path(os.environ.get("AUTOML_BENCH_VENVS") or Path.home() / ".cache" / "automl-bench" / "venvs")
 
 
-def predict_margin_s(budget_s: float) -> float:
-    """Seconds of the budget kept back for predicting (and writing the predictions)."""
-    return max(2.0, 0.05 * budget_s)
-
-
 # ---------------------------------------------------------------- interpreters
 
 def _python_version(exe: str) -> str | None:
@@ -208,7 +203,7 @@ class VenvFramework(Framework):
             params = {"target": str(target), "train": str(scratch / "train.parquet"), "test": str(scratch / "test.parquet"),
                       "predictions": str(scratch / "predictions.parquet"), "result": str(scratch / "result.json"),
                       "scratch": str(scratch), "budget_s": constraint.budget_s, "deadline": deadline,
-                      "predict_margin_s": predict_margin_s(constraint.budget_s), "cores": constraint.cores,
+                      "predict_margin_s": constraint.predict_margin_s, "cores": constraint.cores,
                       "memory_mb": constraint.memory_mb, "gpus": constraint.gpus, "seed": seed,
                       "framework_params": self.params}
             (scratch / "params.json").write_text(json.dumps(params, indent=1))
