@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import shlex
 import sys
 import time
 from pathlib import Path
@@ -63,7 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def cmd_run(args) -> int:
     from benchmark.execute import Limits
-    from benchmark.runner import RunPlan, start
+    from benchmark.runner import RunPlan
     from benchmark.suites import resolve_suite
     from frameworks.base import Constraint
 
@@ -84,30 +85,35 @@ def cmd_run(args) -> int:
         print(f"{len(plan.jobs())} jobs: {len(frameworks)} frameworks x {len(suite.tasks)} tasks x "
               f"{len(plan.folds)} folds x {len(plan.seeds)} seeds, {args.jobs} at a time, into {out}")
         return 0
-    jobs = start(plan)
-    print(f"{len(jobs)} jobs to run into {out} ({len(plan.jobs()) - len(jobs)} already recorded)")
-    _run_with_progress(plan, jobs)
-    return _print_table(out)
+    return _run_local(plan)
 
 
-def _run_with_progress(plan, jobs) -> None:
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
-
+def _run_local(plan) -> int:
+    from benchmark.progress import Progress
     from benchmark.runner import run_local
 
-    failed = 0
-    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                  TextColumn("failed {task.fields[failed]}"), TimeElapsedColumn(), TextColumn("ETA"),
-                  TimeRemainingColumn(), TextColumn("{task.fields[last]}")) as bar:
-        tid = bar.add_task("jobs", total=len(jobs), failed=0, last="")
+    def announce(jobs):
+        print(f"{len(jobs)} jobs to run into {plan.out} ({len(plan.jobs()) - len(jobs)} already recorded)", flush=True)
+        progress.start(jobs)
 
-        def progress(row):
-            nonlocal failed
-            failed += bool(row["failure"])
-            status = row["failure"] or f"acc {row['acc']:.3f}"
-            bar.update(tid, advance=1, failed=failed, last=f"{row['job']}: {status}")
+    with Progress() as progress:
+        outcome = run_local(plan, progress.row, announce)
+    if outcome.interrupt.signum:
+        return _interrupted(plan, outcome.interrupt)
+    return _print_table(plan.out)
 
-        run_local(plan, jobs, progress)
+
+def _interrupted(plan, interrupt) -> int:
+    from benchmark.results import read_results
+
+    done = len(set(read_results(plan.out)["job"]) & {j.key for j in plan.jobs()})
+    argv = [a for a in sys.argv[1:]]
+    if "--out" not in argv:
+        argv += ["--out", str(plan.out)]
+    print(f"interrupted by {interrupt.name}: {done} of {len(plan.jobs())} jobs recorded, "
+          f"{len(plan.jobs()) - done} pending; resume with: python -m benchmark {shlex.join(argv)}",
+          file=sys.stderr, flush=True)
+    return interrupt.exit_code
 
 
 def _print_table(run_dir: Path) -> int:
@@ -169,6 +175,7 @@ def cmd_report(args) -> int:
 
 def main(argv=None) -> int:
     from benchmark.runfolder import IncompatibleRun
+    from benchmark.runlock import RunFolderInUse
     from benchmark.runner import RunError
     from benchmark.tasks import TaskError
 
@@ -177,6 +184,21 @@ def main(argv=None) -> int:
                "status": cmd_status, "report": cmd_report}[args.command]
     try:
         return handler(args)
-    except (TaskError, RunError, IncompatibleRun, FileNotFoundError, ValueError) as err:
-        print(f"error: {err}", file=sys.stderr)
+    except (TaskError, RunError, IncompatibleRun, RunFolderInUse, OSError, ValueError) as err:
+        print(f"error: {_one_line(err)}", file=sys.stderr)
         return 2
+    except Exception as err:  # noqa: BLE001 - a bug: one line for the user, the traceback kept in a file
+        import tempfile
+        import traceback
+
+        with tempfile.NamedTemporaryFile("w", prefix="benchmark-error-", suffix=".txt", delete=False) as fh:
+            traceback.print_exc(file=fh)
+        print(f"internal error: {_one_line(err)} (a bug in the harness; traceback in {fh.name})", file=sys.stderr)
+        return 3
+
+
+def _one_line(err: BaseException) -> str:
+    text = " ".join(str(err).split()) or type(err).__name__
+    if isinstance(err, OSError) and err.filename and str(err.filename) not in text:
+        text += f": {err.filename}"
+    return text

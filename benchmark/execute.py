@@ -15,26 +15,26 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import psutil
 
-from benchmark.job_process import RESULT_FILE, write_json_atomic
+from benchmark.jobfolder import JobFolder
 from benchmark.jobs import Job
+from benchmark.processes import terminate
 from benchmark.results import append_row
 
 OVERRUN_ALLOWANCE = 0.15      # AMLB-like: ~15% over the budget before a job counts as hung
 STARTUP_ALLOWANCE_S = 20.0    # interpreter start, imports and data loading, outside the framework's budget
 KILL_GRACE_S = 5.0
 POLL_S = 0.1
-RUNNING_FILE = "running.json"
-LOG_FILE = "job.log"
+SUPERVISOR_ENV = "BENCHMARK_SUPERVISOR_PID"   # the job process ends itself when this process is gone
 
 
 @dataclass(frozen=True)
@@ -58,6 +58,7 @@ def app_version() -> str:
 def _job_env(job: Job, scratch: Path) -> dict:
     env = dict(os.environ)
     env["TMPDIR"] = str(scratch)   # the job's own temporary folder, removed by the harness whatever happens
+    env[SUPERVISOR_ENV] = str(os.getpid())
     threads = str(job.constraint.cores)
     for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
         env[var] = threads
@@ -93,78 +94,70 @@ class _Watch:
         self.peak_mb = max(self.peak_mb, mb)
         return mb
 
-    def kill_all(self, pgid: int, grace_s: float) -> None:
-        """SIGTERM the group and every descendant seen, then SIGKILL what is left."""
+    def stop_all(self, grace_s: float) -> None:
+        """End the job's group and every descendant seen (JVMs and Ray start sessions of their own)."""
         self.rss_mb()  # refresh descendants once more
-        alive = [p for p in self.seen.values() if p.is_running()]
-        for sig in (signal.SIGTERM, signal.SIGKILL):
-            try:
-                os.killpg(pgid, sig)
-            except ProcessLookupError:
-                pass
-            for p in alive:
-                try:
-                    p.send_signal(sig)
-                except psutil.Error:
-                    pass
-            if sig == signal.SIGTERM:
-                _, alive = psutil.wait_procs(alive, timeout=grace_s)
-                if not alive:
-                    break
+        terminate(list(self.seen.values()), self.root.pid, grace_s)
 
 
-def execute_job(run_dir: Path, job: Job, limits: Limits = Limits(), mode: str = "local") -> dict:
+def execute_job(run_dir: Path, job: Job, limits: Limits = Limits(), mode: str = "local",
+                stop: threading.Event | None = None) -> dict | None:
     """Run ``job``, append its row to ``run_dir/results.csv`` and return the row. ``mode`` names the
-    executor (AMLB's ``mode`` column: local, slurm)."""
+    executor (AMLB's ``mode`` column: local, slurm). When ``stop`` is set while the job runs, its
+    processes are ended, its scratch removed, no row is written (the job stays pending) and None
+    is returned."""
     run_dir = Path(run_dir).resolve()   # the job process works in its own folder: relative paths would break
-    job_dir = job.dir(run_dir)
-    job_dir.mkdir(parents=True, exist_ok=True)
-    for stale in (RESULT_FILE, "predictions.csv"):
-        (job_dir / stale).unlink(missing_ok=True)
-    (job_dir / "job.json").write_text(json.dumps(job.to_dict(), indent=1))
+    folder = job.folder(run_dir)
+    folder.prepare(job.to_dict())
     started = dt.datetime.now(dt.timezone.utc)
     t0 = time.monotonic()
     wall_limit = limits.wall_s(job.constraint.budget_s)
-    failure, reason = "", ""
+    failure, reason, interrupted = "", "", False
     # short (sockets of Ray and others live in it), and removed even when the job had to be SIGKILLed
     scratch = Path(tempfile.mkdtemp(prefix="ab-", dir=os.environ.get("TMPDIR")))
-    with open(job_dir / LOG_FILE, "ab") as log:
-        proc = subprocess.Popen([sys.executable, "-m", "benchmark.job_process", str(job_dir)],
+    with open(folder.log, "ab") as log:
+        proc = subprocess.Popen([sys.executable, "-m", "benchmark.job_process", str(folder.path)],
                                 stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                start_new_session=True, env=_job_env(job, scratch), cwd=job_dir)
-        write_json_atomic(job_dir / RUNNING_FILE, {"pid": proc.pid, "host": socket.gethostname(),
-                                                   "started": started.isoformat()})
+                                start_new_session=True, env=_job_env(job, scratch), cwd=folder.path)
+        folder.mark_running(proc.pid, scratch)
         watch = _Watch(proc)
         while proc.poll() is None:
-            if watch.rss_mb() > job.constraint.memory_mb:
+            if stop is not None and stop.is_set():
+                interrupted = True
+            elif watch.rss_mb() > job.constraint.memory_mb:
                 failure, reason = "memory", f"exceeded the memory limit of {job.constraint.memory_mb} MB"
             elif time.monotonic() - t0 > wall_limit:
                 failure, reason = "timeout", (f"exceeded the wall-clock limit of {wall_limit:.0f} s "
                                               f"(budget {job.constraint.budget_s} s)")
-            if failure:
+            if failure or interrupted:
                 break
             time.sleep(POLL_S)
-        # Kill the whole group even after a normal exit: helpers (JVMs, Ray) must not outlive a job.
-        watch.kill_all(proc.pid, limits.kill_grace_s)
+        # Stop the whole group even after a normal exit: helpers (JVMs, Ray) must not outlive a job.
+        watch.stop_all(limits.kill_grace_s)
         proc.wait()
     shutil.rmtree(scratch, ignore_errors=True)
+    if interrupted:
+        with open(folder.log, "a") as log:
+            log.write(f"\n[harness] interrupted after {time.monotonic() - t0:.1f} s: the job stays pending\n")
+        folder.clear()
+        return None
     duration = time.monotonic() - t0
-    row = _row(job, job_dir, started, duration, watch.peak_mb, proc.returncode, failure, reason, mode)
+    row = _row(job, folder, started, duration, watch.peak_mb, proc.returncode, failure, reason, mode)
     append_row(run_dir, row)
-    (job_dir / RUNNING_FILE).unlink(missing_ok=True)
+    folder.clear()
     return row
 
 
 def record_failure(run_dir: Path, job: Job, kind: str, reason: str, mode: str = "local", duration: float = 0.0) -> dict:
     """Append a failure row for a job that never ran or whose process vanished (setup, node failure)."""
-    row = _row(job, job.dir(run_dir), dt.datetime.now(dt.timezone.utc), duration, 0.0, None, kind, reason, mode)
+    row = _row(job, job.folder(run_dir), dt.datetime.now(dt.timezone.utc), duration, 0.0, None, kind, reason, mode)
     append_row(run_dir, row)
     return row
 
 
-def _row(job: Job, job_dir: Path, started, duration, peak_mb, returncode, failure, reason, mode) -> dict:
+def _row(job: Job, folder: JobFolder, started, duration, peak_mb, returncode, failure, reason, mode) -> dict:
     try:
-        result = json.loads((job_dir / RESULT_FILE).read_text())
+        result = json.loads(folder.result.read_text())
     except (OSError, ValueError):
         result = {}
     if not failure:

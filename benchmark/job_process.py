@@ -3,12 +3,19 @@
 Run as ``python -m benchmark.job_process JOB_DIR``; reads ``JOB_DIR/job.json`` and always tries to
 leave ``JOB_DIR/result.json`` (written atomically) with either scores or a failure kind and
 reason. Limits are enforced from outside by ``benchmark.execute``; this process just does the work.
+
+A failure of the framework is ``exception`` (``memory``, ``setup``); a failure of the harness's
+own part (loading the fold, checking or scoring the predictions) is ``harness``, never charged to
+the framework. A watchdog thread ends the job (its processes, its scratch, its running marker)
+within a second when its supervising process is gone, e.g. a runner killed with SIGKILL.
 """
 from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
+import threading
 import time
 import traceback
 from pathlib import Path
@@ -16,18 +23,28 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-RESULT_FILE = "result.json"
-PREDICTIONS_FILE = "predictions.csv"
+from benchmark.jobfolder import JobFolder, write_json_atomic
+from benchmark.processes import process_tree, terminate
+
+WATCHDOG_POLL_S = 0.5
+ORPHAN_GRACE_S = 2.0
 
 
 class InvalidPredictions(ValueError):
     pass
 
 
-def write_json_atomic(path: Path, data: dict) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(data, indent=1, default=str))
-    os.replace(tmp, path)
+def watch_supervisor(folder: JobFolder, supervisor: int) -> None:
+    """End this job when its supervisor (the process that started it) is gone."""
+    def watch():
+        while os.getppid() == supervisor:
+            time.sleep(WATCHDOG_POLL_S)
+        print(f"[harness] supervisor {supervisor} is gone: ending this job", flush=True)
+        terminate(process_tree(os.getpid())[1:], None, ORPHAN_GRACE_S)
+        folder.clear()
+        os.killpg(os.getpgid(0), signal.SIGKILL)
+
+    threading.Thread(target=watch, name="supervisor-watchdog", daemon=True).start()
 
 
 def check_predictions(proba: pd.DataFrame, labels: np.ndarray, n_rows: int, classes: list[str]) -> pd.DataFrame:
@@ -73,47 +90,53 @@ def score(truth: np.ndarray, labels: np.ndarray, proba: pd.DataFrame) -> dict:
     return metrics
 
 
-def run(job_dir: Path) -> int:
+def run(folder: JobFolder) -> int:
     from benchmark.jobs import Job
     from frameworks.registry import get_framework
 
-    job = Job.from_dict(json.loads((job_dir / "job.json").read_text()))
+    job = Job.from_dict(json.loads(folder.spec.read_text()))
     result: dict = {"failure": "", "info": ""}
+    stage = "harness"            # whose code runs: a failure is charged to the framework only in its own code
     try:
         train, test, target = job.task.load_fold(job.fold)
         classes = sorted(train[target].astype(str).unique())
         truth = test[target].astype(str).to_numpy()
+        stage = "framework"
         framework = get_framework(job.framework)
         result["version"] = framework.version()
         result["type"] = "binary" if len(classes) == 2 else "multiclass"
         t0 = time.perf_counter()
-        out = framework.run(train, test.drop(columns=[target]), target, job.constraint, job.seed, job_dir)
+        out = framework.run(train, test.drop(columns=[target]), target, job.constraint, job.seed, folder.path)
         result["framework_duration"] = time.perf_counter() - t0
         result.update(version=out.version or result["version"], models_count=out.models_count,
                       training_duration=out.training_duration, predict_duration=out.predict_duration,
                       params=out.info.get("params", ""))
+        labels = out.predicted_labels()
         try:
-            labels = out.predicted_labels()
             proba = check_predictions(out.probabilities, labels, len(test), classes)
         except InvalidPredictions as err:
             result.update(failure="invalid_predictions", info=str(err))
             return 1
+        stage = "harness"
         predictions = proba.copy()
         predictions["predictions"], predictions["truth"] = labels, truth
-        predictions.to_csv(job_dir / PREDICTIONS_FILE, index=False)
+        predictions.to_csv(folder.predictions, index=False)
         result.update(score(truth, labels, proba))
         return 0
     except BaseException as err:  # noqa: BLE001 - every failure becomes a row
         traceback.print_exc()
         from frameworks.base import SetupError
 
-        kind = "setup" if isinstance(err, SetupError) else "memory" if isinstance(err, MemoryError) else "exception"
+        kind = ("harness" if stage == "harness" else "setup" if isinstance(err, SetupError)
+                else "memory" if isinstance(err, MemoryError) else "exception")
         reason = f"{type(err).__name__}: {err}".strip().splitlines()
         result.update(failure=kind, info=(reason[0] if reason else type(err).__name__)[:500])
         return 1
     finally:
-        write_json_atomic(job_dir / RESULT_FILE, result)
+        write_json_atomic(folder.result, result)
 
 
 if __name__ == "__main__":
-    sys.exit(run(Path(sys.argv[1])))
+    job_folder = JobFolder(Path(sys.argv[1]))
+    watch_supervisor(job_folder, int(os.environ.get("BENCHMARK_SUPERVISOR_PID", os.getppid())))
+    sys.exit(run(job_folder))

@@ -5,6 +5,7 @@ import itertools
 from dataclasses import dataclass
 from pathlib import Path
 
+from benchmark.jobfolder import JobFolder
 from benchmark.tasks import TaskSpec
 from frameworks.base import Constraint
 
@@ -22,8 +23,8 @@ class Job:
         """Stable identity of the job: the ``job`` column and its folder under ``jobs/``."""
         return f"{self.framework}/{self.task.name}/fold{self.fold}_seed{self.seed}"
 
-    def dir(self, run_dir: Path) -> Path:
-        return Path(run_dir) / "jobs" / self.key
+    def folder(self, run_dir: Path) -> JobFolder:
+        return JobFolder.of(run_dir, self.key)
 
     def to_dict(self) -> dict:
         c = self.constraint

@@ -6,10 +6,8 @@ the folder, finished jobs are skipped, failed ones only run again with ``--rerun
 from __future__ import annotations
 
 import datetime as dt
-import json
 import os
 import platform
-import signal
 import socket
 import sys
 from importlib.metadata import PackageNotFoundError, version
@@ -18,7 +16,7 @@ from pathlib import Path
 import psutil
 import yaml
 
-from benchmark.execute import RUNNING_FILE
+from benchmark.jobfolder import JOBS_DIR, JobFolder
 from benchmark.jobs import Job
 from benchmark.results import SCHEMA_VERSION, read_results
 
@@ -53,7 +51,7 @@ def open_run(run_dir: Path, identity: dict, invocation: dict) -> None:
     entry = {"utc": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"), "argv": sys.argv,
              **invocation, "versions": _versions(), "machine": _machine()}
     if path.exists():
-        doc = yaml.safe_load(path.read_text()) or {}
+        doc = read_run_file(run_dir)
         theirs = doc.get("identity", {})
         diff = {k: (theirs.get(k), identity.get(k)) for k in IDENTITY_KEYS if theirs.get(k) != identity.get(k)}
         if doc.get("schema") != SCHEMA_VERSION or diff:
@@ -69,11 +67,27 @@ def open_run(run_dir: Path, identity: dict, invocation: dict) -> None:
     os.replace(tmp, path)
 
 
-def read_identity(run_dir: Path) -> dict:
+def read_run_file(run_dir: Path) -> dict:
+    """``run.yaml`` as a mapping, or an IncompatibleRun naming what is wrong with it."""
     path = Path(run_dir) / RUN_FILE
+    if not Path(run_dir).is_dir():
+        raise IncompatibleRun(f"{run_dir} is not a run folder (no such folder); start one with: "
+                              f"python -m benchmark run --out {run_dir}")
     if not path.exists():
-        raise FileNotFoundError(f"{run_dir} is not a run folder (no {RUN_FILE}); start one with: python -m benchmark run --out {run_dir}")
-    return (yaml.safe_load(path.read_text()) or {}).get("identity", {})
+        raise IncompatibleRun(f"{run_dir} is not a run folder (no {RUN_FILE}); start one with: "
+                              f"python -m benchmark run --out {run_dir}")
+    try:
+        doc = yaml.safe_load(path.read_text())
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as err:
+        doc = err
+    if not isinstance(doc, dict) or not isinstance(doc.get("identity"), dict):
+        raise IncompatibleRun(f"{path} is damaged (not the mapping this harness writes); restore it from a backup "
+                              f"or start a new run with another --out folder")
+    return doc
+
+
+def read_identity(run_dir: Path) -> dict:
+    return read_run_file(run_dir)["identity"]
 
 
 def pending_jobs(run_dir: Path, jobs: list[Job], rerun_failed: bool = False) -> list[Job]:
@@ -86,30 +100,24 @@ def pending_jobs(run_dir: Path, jobs: list[Job], rerun_failed: bool = False) -> 
     return [j for j in jobs if j.key not in skip]
 
 
+def _markers(run_dir: Path) -> list[JobFolder]:
+    jobs = Path(run_dir) / JOBS_DIR
+    return [JobFolder(marker.parent) for marker in jobs.glob("*/*/*/running.json")]
+
+
+def _key(run_dir: Path, folder: JobFolder) -> str:
+    return folder.path.relative_to(Path(run_dir) / JOBS_DIR).as_posix()
+
+
 def running_jobs(run_dir: Path) -> dict[str, dict]:
-    """Jobs with a ``running.json`` marker: key -> marker content."""
-    out = {}
-    for marker in (Path(run_dir) / "jobs").glob(f"*/*/*/{RUNNING_FILE}"):
-        try:
-            out[str(marker.parent.relative_to(Path(run_dir) / "jobs"))] = json.loads(marker.read_text())
-        except (OSError, ValueError):
-            continue
-    return out
+    """Jobs whose process runs now: key -> marker. A marker whose process is dead is not running."""
+    return {_key(run_dir, f): f.marker() or {} for f in _markers(run_dir) if f.is_running()}
 
 
-def reap_orphans(run_dir: Path) -> int:
-    """Kill job processes left behind by a runner that was itself killed (same host only)."""
-    killed = 0
-    for key, marker in running_jobs(run_dir).items():
-        if marker.get("host") != socket.gethostname():
-            continue
-        pid = int(marker.get("pid", 0))
-        try:
-            # only our own job process: its pid may have been reused since the marker was written
-            if pid and "benchmark.job_process" in " ".join(psutil.Process(pid).cmdline()) and os.getpgid(pid) == pid:
-                os.killpg(pid, signal.SIGKILL)
-                killed += 1
-        except (psutil.Error, ProcessLookupError, PermissionError):
-            pass
-        (Path(run_dir) / "jobs" / key / RUNNING_FILE).unlink(missing_ok=True)
-    return killed
+def reap_orphans(run_dir: Path, grace_s: float = 5.0) -> int:
+    """End the jobs of a supervisor that is gone (a runner killed with SIGKILL) and remove their scratch
+    and markers. Jobs supervised by a live process (another host, a SLURM array task) are left alone."""
+    orphans = [f for f in _markers(run_dir) if f.is_orphan()]
+    for folder in orphans:
+        folder.stop(grace_s)
+    return len(orphans)

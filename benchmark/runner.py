@@ -1,14 +1,17 @@
-"""Plan a run, check everything that can be checked before compute, then hand jobs to an executor."""
+"""Plan a run, check everything that can be checked before compute, hold the run folder, then hand
+the pending jobs to an executor (``benchmark.executors``) and stop cleanly on SIGINT/SIGTERM."""
 from __future__ import annotations
 
 import os
-from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from benchmark.execute import Limits, execute_job, record_failure
+from benchmark.execute import Limits, record_failure
+from benchmark.executors import Executor, LocalExecutor, LocalOptions
+from benchmark.interrupts import Interrupt, stop_on_signals
 from benchmark.jobs import Job, plan_jobs
-from benchmark.runfolder import open_run, pending_jobs, reap_orphans
+from benchmark.runfolder import open_run, pending_jobs
+from benchmark.runlock import hold_run_folder
 from benchmark.suites import Suite, ensure_cached
 from frameworks.base import Constraint, SetupError
 from frameworks.registry import check_frameworks, get_framework
@@ -83,27 +86,41 @@ def prepare_frameworks(names: list[str], log=print) -> dict[str, str]:
     return errors
 
 
-def start(plan: RunPlan, log=print, local: bool = True) -> list[Job]:
-    """Validate, open the run folder, set frameworks up; return the jobs still to run.
-    Jobs of frameworks whose setup failed are recorded as ``setup`` failures here."""
-    validate(plan, local=local)
+def prepare(plan: RunPlan, executor: Executor, log=print) -> list[Job]:
+    """With the folder held: open it, recover what an earlier invocation left, set frameworks up;
+    return the jobs still to run. Jobs of frameworks whose setup failed get ``setup`` rows here."""
     open_run(plan.out, plan.identity(), plan.invocation())
-    todo = pending_jobs(plan.out, plan.jobs(), plan.rerun_failed)
+    elsewhere = executor.recover()
+    todo = [j for j in pending_jobs(plan.out, plan.jobs(), plan.rerun_failed) if j.key not in elsewhere]
+    if elsewhere:
+        log(f"{len(elsewhere)} job(s) still queued or running elsewhere are not submitted again")
     errors = prepare_frameworks(sorted({j.framework for j in todo}), log)
     for job in [j for j in todo if j.framework in errors]:
         record_failure(plan.out, job, "setup", errors[job.framework])
     return [j for j in todo if j.framework not in errors]
 
 
-def run_local(plan: RunPlan, jobs: list[Job], progress=None) -> list[dict]:
-    """Run jobs on this machine, ``plan.parallel`` at a time; ``progress(row)`` after each."""
-    reap_orphans(plan.out)
-    rows = []
-    with ThreadPoolExecutor(max_workers=plan.parallel) as pool:
-        futures = [pool.submit(execute_job, plan.out, job, plan.limits) for job in jobs]
-        for fut in as_completed(futures):
-            row = fut.result()
-            rows.append(row)
-            if progress:
-                progress(row)
-    return rows
+@dataclass
+class Outcome:
+    jobs: list[Job]                    # what this invocation set out to run
+    interrupt: Interrupt
+
+
+def run(plan: RunPlan, executor: Executor, on_row=None, on_start=None, log=print) -> Outcome:
+    """Check everything, hold the run folder, run what is pending on ``executor`` until done or until
+    SIGINT/SIGTERM (then running jobs are ended and stay pending). ``on_start(jobs)`` before the first
+    job, ``on_row(row)`` after each."""
+    validate(plan, local=executor.local)
+    with hold_run_folder(plan.out):
+        jobs = prepare(plan, executor, log)
+        if on_start:
+            on_start(jobs)
+        with stop_on_signals(executor.cancel) as interrupt:
+            executor.submit(jobs)
+            executor.wait(on_row)
+    return Outcome(jobs, interrupt)
+
+
+def run_local(plan: RunPlan, on_row=None, on_start=None, log=print) -> Outcome:
+    """``run`` on this machine, ``plan.parallel`` jobs at a time."""
+    return run(plan, LocalExecutor(plan.out, LocalOptions(plan.parallel, plan.limits)), on_row, on_start, log)

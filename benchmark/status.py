@@ -4,10 +4,8 @@ from __future__ import annotations
 import itertools
 from pathlib import Path
 
-import yaml
-
 from benchmark.results import read_results
-from benchmark.runfolder import RUN_FILE, read_identity, running_jobs
+from benchmark.runfolder import read_identity, read_run_file, running_jobs
 from benchmark.table import framework_summary
 
 
@@ -16,7 +14,7 @@ STATES = ("done", "failed", "queued", "running", "pending")
 
 def planned_keys(run_dir: Path) -> set[str]:
     """Every job key that some invocation of this folder asked for."""
-    doc = yaml.safe_load((Path(run_dir) / RUN_FILE).read_text()) or {}
+    doc = read_run_file(run_dir)
     keys = set()
     for inv in doc.get("invocations", []):
         for fw, task, fold, seed in itertools.product(inv.get("frameworks", []), inv.get("tasks", []),

@@ -33,7 +33,7 @@ def array_tasks(run_dir: Path, jobs: list[Job], limits: Limits = Limits(), autod
     for job in jobs:
         spec = job.to_dict()
         if autodl_workers > 1 and is_autodl(job.framework):
-            search = {"workers": autodl_workers, "dir": str(job.dir(Path(run_dir)) / SEARCH_DIR)}
+            search = {"workers": autodl_workers, "dir": str(job.folder(run_dir).path / SEARCH_DIR)}
             group = [ArrayTask(str(run_dir), spec, limit_args, "master", {**search, "index": 0}, preemption_before_s)]
             group += [ArrayTask(str(run_dir), spec, limit_args, "worker", {**search, "index": i}, preemption_before_s)
                       for i in range(1, autodl_workers)]

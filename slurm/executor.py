@@ -1,14 +1,14 @@
 """``python -m benchmark run --executor slurm``: submit the run's jobs as submitit job arrays.
 
-Flow of one invocation:
+Flow of one invocation (``SlurmExecutor`` behind ``benchmark.runner.run``, the same flow as local runs):
 1. read the profile and check it against the constraint; without ``--dry-run`` SLURM must answer;
-2. turn array tasks that ended without writing a row (SLURM timeout, node failure, cancel)
-   into failure rows, and note jobs still queued or running (``slurm/submitted.jsonl``);
-3. validate the plan, warm the OpenML cache, open the run folder, set frameworks up
-   (``benchmark.runner.start``), and keep the jobs with no row that are not queued or running;
-4. submit them as arrays no larger than MaxArraySize, throttled to ``array_parallelism``,
-   and record each array task's SLURM id;
-5. unless ``--no-wait``, follow the run until nothing is queued or running, then print the table.
+2. validate the plan, warm the OpenML cache, hold the run folder (one runner per folder), open it;
+3. ``recover``: turn array tasks that ended without writing a row (SLURM timeout, node failure,
+   cancel) into failure rows, and note jobs still queued or running (``slurm/submitted.jsonl``);
+4. ``submit`` the jobs with no row that are not queued or running, as arrays no larger than
+   MaxArraySize, throttled to ``array_parallelism``, recording each array task's SLURM id;
+5. unless ``--no-wait``, ``wait``: follow the run until nothing is queued or running, then print the
+   table. SIGINT/SIGTERM detach (``cancel``): the array tasks are supervised on their nodes.
 
 Rows are appended by the array tasks themselves, so ``status``, ``table`` and a resuming ``run``
 work while jobs run and after this process is gone.
@@ -20,16 +20,19 @@ import os
 import shlex
 import shutil
 import sys
+import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
-from benchmark.execute import RUNNING_FILE, record_failure
+from benchmark.execute import record_failure
 from benchmark.jobs import Job
 from benchmark.results import read_results
 from benchmark.runfolder import RUN_FILE, pending_jobs
-from benchmark.runner import RunError, RunPlan, start, validate
+from benchmark.progress import outcome
+from benchmark.runner import RunError, RunPlan, run, validate
 from slurm import ledger, queue
 from slurm.arrays import array_tasks, split_arrays
 from slurm.profile import DEFAULT_MAX_ARRAY_SIZE, ClusterProfile, load_profile
@@ -41,34 +44,70 @@ LOGS = Path("slurm") / "logs" / "%j"
 DRY_RUN_DIR = Path("slurm") / "dry-run"
 
 
+@dataclass(frozen=True)
+class SlurmOptions:
+    profile: ClusterProfile
+    autodl_workers: int = 1       # array tasks per autodl search (1: the search runs inside its job)
+    wait: bool = True             # follow the run until nothing is queued or running
+
+
 def run_slurm(plan: RunPlan, args, log=print) -> int:
-    profile = load_profile(args.profile)
-    profile.check_constraint(plan.constraint)
-    workers = getattr(args, "autodl_workers", None)
-    workers = 1 if workers is None else int(workers)
+    """The CLI's ``--executor slurm``: turn its arguments into typed options, then plan or run."""
+    workers = 1 if getattr(args, "autodl_workers", None) is None else int(args.autodl_workers)
     if workers < 1:
         raise RunError(f"--autodl-workers must be at least 1, got {workers}")
+    options = SlurmOptions(load_profile(args.profile), workers, not getattr(args, "no_wait", False))
+    options.profile.check_constraint(plan.constraint)
     if args.dry_run:
-        dry_run(plan, profile, workers, log=log)
+        dry_run(plan, options.profile, workers, log=log)
         return 0
     problem = queue.slurm_available()
     if problem:
         raise RunError(f"--executor slurm: {problem}. Plan without a cluster with --dry-run; "
                        "for the project's test cluster run slurm/cluster/start.sh and export SLURM_CONF")
-    since = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
-    active = reconcile(plan.out, log)
-    jobs = [j for j in start(plan, log, local=False) if j.key not in active]
-    if active:
-        log(f"{len(active)} job(s) still queued or running on SLURM are not submitted again")
-    submitted = submit(plan, profile, jobs, workers, log) if jobs else []
-    if not jobs:
-        log("nothing to submit")
-    if getattr(args, "no_wait", False):
-        log(f"follow with: python -m benchmark status {plan.out}; run the same command again to resume")
-        return 0
-    follow(plan.out, {s.job for s in submitted} | active, since, log)
-    _print_table(plan.out)
+    outcome = run(plan, SlurmExecutor(plan, options, log), log=log)
+    if outcome.interrupt.signum:
+        log(f"detached by {outcome.interrupt.name}: jobs submitted to SLURM keep running, supervised on their nodes "
+            f"(scancel them to stop); python -m benchmark status {plan.out} to follow, the same run command to resume")
+        return outcome.interrupt.exit_code
+    if options.wait:
+        _print_table(plan.out)
     return 0
+
+
+class SlurmExecutor:
+    """Jobs as SLURM array tasks (each runs ``execute_job`` on its node and appends its own row)."""
+
+    local = False
+    mode = MODE
+
+    def __init__(self, plan: RunPlan, options: SlurmOptions, log=print):
+        self.plan, self.options, self.log = plan, options, log
+        self.since = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+        self.keys: set[str] = set()
+        self._stop = threading.Event()
+
+    def recover(self) -> set[str]:
+        active = reconcile(self.plan.out, self.log)
+        self.keys |= active
+        return active
+
+    def submit(self, jobs: list[Job]) -> None:
+        if not jobs:
+            self.log("nothing to submit")
+            return
+        submitted = submit(self.plan, self.options.profile, jobs, self.options.autodl_workers, self.log)
+        self.keys |= {s.job for s in submitted}
+
+    def wait(self, on_row=None) -> None:
+        if not self.options.wait:
+            self.log(f"follow with: python -m benchmark status {self.plan.out}; run the same command again to resume")
+            return
+        follow(self.plan.out, self.keys, self.since, self.log, stop=self._stop, on_row=on_row)
+
+    def cancel(self) -> None:
+        """Stop following (the array tasks are supervised on their nodes and keep running)."""
+        self._stop.set()
 
 
 # --- planning ---------------------------------------------------------------------------------
@@ -186,35 +225,32 @@ def reconcile(run_dir: Path, log=print, record: bool = True) -> set[str]:
         kind, reason = queue.FAILURE_OF_STATE.get(state, queue.NO_OUTPUT)
         job = Job.from_dict(sub.spec)
         record_failure(run_dir, job, kind, f"{reason.format(state=state)} (SLURM job {sub.slurm_id})", mode=MODE)
-        (job.dir(Path(run_dir)) / RUNNING_FILE).unlink(missing_ok=True)
+        job.folder(run_dir).clear()
         log(f"{key}: {kind} (SLURM {state})")
     return active
 
 
-def follow(run_dir: Path, keys: set[str], since: dt.datetime, log=print, poll_s: float = POLL_S) -> None:
-    """Wait until none of ``keys`` is queued or running; report rows (written after ``since``) as they
-    arrive. Ctrl-C detaches: the jobs keep running."""
-    if not keys:
-        return
+def follow(run_dir: Path, keys: set[str], since: dt.datetime, log=print, poll_s: float = POLL_S,
+           stop: threading.Event | None = None, on_row=None) -> None:
+    """Wait until none of ``keys`` is queued or running, or ``stop`` is set; report rows (written after
+    ``since``) as they arrive."""
+    stop = stop or threading.Event()
     seen: set[str] = set()
-    try:
-        while True:
-            active = reconcile(run_dir, log) & keys
-            rows = read_results(run_dir)
-            if not rows.empty:
-                rows = rows[rows["job"].isin(keys - seen)]
-                rows = rows[pd.to_datetime(rows["utc"], utc=True, errors="coerce") >= since]
-            for _, row in rows.iterrows():
-                seen.add(row["job"])
-                status = row["failure"] if isinstance(row["failure"], str) and row["failure"] else f"acc {row['acc']:.3f}"
-                log(f"[{len(seen)}/{len(keys)}] {row['job']}: {status}")
-            if not active:
-                return
-            time.sleep(poll_s)
-    except KeyboardInterrupt:
-        log(f"\ndetached: jobs keep running on SLURM; python -m benchmark status {run_dir} to follow, "
-            "the same run command to resume")
-        raise SystemExit(130) from None
+    while keys and not stop.is_set():
+        active = reconcile(run_dir, log) & keys
+        rows = read_results(run_dir)
+        if not rows.empty:
+            rows = rows[rows["job"].isin(keys - seen)]
+            rows = rows[pd.to_datetime(rows["utc"], utc=True, errors="coerce") >= since]
+        for row in rows.to_dict("records"):
+            seen.add(row["job"])
+            row["failure"] = row["failure"] if isinstance(row["failure"], str) else ""
+            log(f"[{len(seen)}/{len(keys)}] {row['job']}: {outcome(row)}")
+            if on_row:
+                on_row(row)
+        if not active:
+            return
+        stop.wait(poll_s)
 
 
 def _print_table(run_dir: Path) -> None:

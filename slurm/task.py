@@ -14,20 +14,17 @@ SLURM's time-limit warning (``preemption_before_s``): then it is a preemption an
 """
 from __future__ import annotations
 
-import json
 import os
-import signal
 import subprocess
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import psutil
 from submitit import JobEnvironment
 from submitit.core.utils import UncompletedJobError
 from submitit.helpers import DelayedSubmission
 
-from benchmark.execute import RUNNING_FILE, Limits, execute_job, record_failure
+from benchmark.execute import Limits, execute_job, record_failure
 from benchmark.jobs import Job
 
 MODE = "slurm"
@@ -69,7 +66,7 @@ class ArrayTask:
             row = record_failure(run_dir, job, "timeout", "SLURM time limit reached before the harness's own limit "
                                  "(the array task got SLURM's warning signal; see profile time_limit_min)",
                                  mode=MODE, duration=time.monotonic() - started)
-            (job.dir(run_dir) / RUNNING_FILE).unlink(missing_ok=True)
+            job.folder(run_dir).clear()
         # (a preempted task leaves by SystemExit before this: its workers keep waiting for the requeue)
         if self.role == "master":
             from slurm.autodl_distributed import mark_finished  # noqa: PLC0415
@@ -79,30 +76,7 @@ class ArrayTask:
     def checkpoint(self) -> DelayedSubmission:
         """Preempted (or timed out): stop the job's processes; submitit requeues this same task."""
         if self.role != "worker":
-            stop_job_process(Job.from_dict(self.job).dir(Path(self.run_dir)))
+            limits = Limits(**self.limits)
+            Job.from_dict(self.job).folder(Path(self.run_dir)).stop(limits.kill_grace_s)
         return DelayedSubmission(self)
 
-
-def stop_job_process(job_dir: Path) -> None:
-    """Kill the job process started by execute_job (its own session) and everything below it."""
-    try:
-        marker = json.loads((job_dir / RUNNING_FILE).read_text())
-    except (OSError, ValueError):
-        return
-    pid = int(marker.get("pid", 0))
-    if not pid:
-        return
-    try:
-        tree = [psutil.Process(pid), *psutil.Process(pid).children(recursive=True)]
-    except psutil.Error:
-        tree = []
-    try:
-        os.killpg(pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
-    for proc in tree:
-        try:
-            proc.kill()
-        except psutil.Error:
-            pass
-    (job_dir / RUNNING_FILE).unlink(missing_ok=True)

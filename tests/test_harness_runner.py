@@ -14,7 +14,8 @@ import pytest
 from benchmark.execute import Limits, execute_job
 from benchmark.jobs import Job
 from benchmark.results import COLUMNS, read_results
-from benchmark.runner import RunPlan, run_local, start
+from benchmark.executors import LocalExecutor
+from benchmark.runner import RunPlan, prepare, run_local
 from benchmark.suites import resolve_suite
 from frameworks.base import Constraint
 
@@ -28,9 +29,8 @@ def _job(framework: str, task: str = "iris", budget: int = 5, memory_mb: int = 2
 def test_demo_run_end_to_end(tmp_path):
     suite = resolve_suite("demo")
     plan = RunPlan(suite, ["constantpredictor", "randomforest"], Constraint(10, 1, 2048), [0], [0, 1], tmp_path, 2)
-    jobs = start(plan)
-    assert len(jobs) == 3 * 2 * 2
-    run_local(plan, jobs)
+    outcome = run_local(plan)
+    assert len(outcome.jobs) == 3 * 2 * 2 and outcome.interrupt.signum is None
     df = read_results(tmp_path)
     assert list(df.columns) == COLUMNS
     assert len(df) == 12 and (df["failure"].isna() | (df["failure"] == "")).all()
@@ -79,7 +79,7 @@ def test_memory_limit(tmp_path, job_env):
 def test_one_crash_does_not_stop_the_others(tmp_path, job_env):
     plan = RunPlan(resolve_suite("demo").select(["iris"]), ["tests.adapters:Crash", "constantpredictor"],
                    Constraint(5, 1, 2048), [0], [0, 1], tmp_path, 2, limits=FAST)
-    run_local(plan, start(plan))
+    run_local(plan)
     df = read_results(tmp_path)
     assert sorted(df.groupby("framework")["failure"].apply(lambda s: s.fillna("").tolist()).items()) == [
         ("constantpredictor", ["", ""]), ("tests.adapters:Crash", ["exception", "exception"])]
@@ -127,10 +127,10 @@ def test_resume_after_sigkill_loses_and_duplicates_nothing(tmp_path, job_env):
 def test_rerun_failed(tmp_path, job_env):
     suite = resolve_suite("demo").select(["iris"])
     plan = RunPlan(suite, ["tests.adapters:Crash"], Constraint(5, 1, 2048), [0], [0], tmp_path, limits=FAST)
-    run_local(plan, start(plan))
-    assert start(plan) == []                         # failed jobs are not retried by default
+    run_local(plan)
+    assert prepare(plan, LocalExecutor(tmp_path)) == []     # failed jobs are not retried by default
     plan.rerun_failed = True
-    again = start(plan)
+    again = prepare(plan, LocalExecutor(tmp_path))
     assert [j.key for j in again] == ["tests.adapters:Crash/iris/fold0_seed0"]
 
 

@@ -1,0 +1,54 @@
+"""SIGINT (Ctrl-C) and SIGTERM (``kill``, SLURM) while a runner runs jobs.
+
+The first signal calls ``on_stop`` once (the executor stops scheduling and ends its running jobs,
+which stay pending) and is remembered, so the runner exits with 128 + its number once the jobs are
+down; a second signal only says that the runner is stopping. Handlers are installed only in the main
+thread and restored afterwards.
+"""
+from __future__ import annotations
+
+import signal
+import sys
+import threading
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+@dataclass
+class Interrupt:
+    signum: int | None = None
+
+    @property
+    def exit_code(self) -> int:
+        return 128 + self.signum if self.signum else 0
+
+    @property
+    def name(self) -> str:
+        return signal.Signals(self.signum).name if self.signum else ""
+
+
+@contextmanager
+def stop_on_signals(on_stop):
+    interrupt = Interrupt()
+    if threading.current_thread() is not threading.main_thread():
+        yield interrupt
+        return
+
+    def handler(signum, _frame):
+        if interrupt.signum is None:
+            interrupt.signum = signum
+            print(f"\n{signal.Signals(signum).name}: stopping: no new jobs; running jobs are ended and stay pending",
+                  file=sys.stderr, flush=True)
+            on_stop()
+        else:
+            print("still stopping (running jobs get SIGTERM, then SIGKILL after the grace period)",
+                  file=sys.stderr, flush=True)
+
+    previous = {s: signal.signal(s, handler) for s in SIGNALS}
+    try:
+        yield interrupt
+    finally:
+        for s, h in previous.items():
+            signal.signal(s, h)
