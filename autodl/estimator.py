@@ -31,15 +31,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.model_selection import KFold, StratifiedKFold, train_test_split
 from sklearn.utils.validation import check_is_fitted
 
 import autodl.trainer  # noqa: F401 - unpickling the incumbent needs torch; import it before fit's clock runs
 from autodl.data import TabularEncoder, as_frame, check_xy
 from autodl.ensemble import EnsembleBuilder, EnsembleModel, network_candidate, traditional_candidate
 from autodl.portfolio import load_portfolio
-from autodl.search import SearchSettings, run_search, write_search_data
+from autodl.search import run_search, write_search_data
+from autodl.settings import from_estimator_params
 from autodl.space import build_space
+from autodl.splits import holdout, kfold
 
 MIN_TIME_LIMIT = 15.0
 
@@ -133,20 +134,10 @@ class AutoDLClassifier(ClassifierMixin, BaseEstimator):
             raise ValueError(f"device must be 'auto', 'cpu' or 'cuda[:i]', got {self.device!r}")
 
     def _splits(self, y_codes: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
-        rows = np.arange(len(y_codes))
         if self.validation == "holdout":
-            try:
-                train, val = train_test_split(rows, test_size=self.val_fraction, stratify=y_codes,
-                                              random_state=self.seed)
-            except ValueError:  # a class too rare to stratify: plain random split
-                train, val = train_test_split(rows, test_size=self.val_fraction, random_state=self.seed)
+            train, val = holdout(y_codes, test_size=self.val_fraction, seed=self.seed)
             return [(np.sort(train), np.sort(val))]
-        folds = int(self.cv_folds)
-        if np.bincount(y_codes).min() >= folds:
-            splitter = StratifiedKFold(folds, shuffle=True, random_state=self.seed)
-        else:
-            splitter = KFold(folds, shuffle=True, random_state=self.seed)
-        return list(splitter.split(rows, y_codes))
+        return kfold(y_codes, int(self.cv_folds), seed=self.seed)
 
     def fit(self, X, y):
         started = time.time()
@@ -169,13 +160,7 @@ class AutoDLClassifier(ClassifierMixin, BaseEstimator):
         run_dir = Path(tempfile.mkdtemp(prefix="autodl_")) if temporary else Path(self.run_dir)
         run_dir.mkdir(parents=True, exist_ok=True)
         write_search_data(run_dir / "data.pkl", data, y, y_codes, self.classes_, encoder, splits)
-        settings = SearchSettings(n_workers=int(self.n_workers), min_budget=float(self.min_budget),
-                                  max_budget=float(self.max_budget), eta=self.eta, host=self.host,
-                                  nic_name=self.nic_name, eval_time_limit=self.eval_time_limit,
-                                  eval_memory_mb=self.memory_limit, threads=int(self.threads_per_worker),
-                                  device=self.device, seed=int(self.seed), patience=self.patience,
-                                  record_gradients=self.record_gradients, max_iterations=self.max_iterations,
-                                  keep_models=int(self.keep_models))
+        settings = from_estimator_params(self.get_params())
         deadline = started + float(self.time_limit) - final_margin(float(self.time_limit))
         builder = runner = None
         if self.ensemble or self.traditional:
@@ -193,8 +178,6 @@ class AutoDLClassifier(ClassifierMixin, BaseEstimator):
                                                   lambda name, result: builder.add(
                                                       traditional_candidate(name, result, run_dir))).start()
         on_evaluation = (lambda evaluation: builder.add(network_candidate(evaluation))) if builder else None
-        numpy_state = np.random.get_state()
-        np.random.seed(int(self.seed))  # hpbandster's BOHB samples with numpy's global generator
         try:
             outcome = run_search(build_space(seed=int(self.seed)), run_dir / "data.pkl", run_dir, deadline, settings,
                                  initial_configs=initial_configs, started=started, on_evaluation=on_evaluation)
@@ -204,7 +187,6 @@ class AutoDLClassifier(ClassifierMixin, BaseEstimator):
         finally:
             if runner is not None:
                 runner.stop()
-            np.random.set_state(numpy_state)
             if temporary:
                 shutil.rmtree(run_dir, ignore_errors=True)
         self.run_dir_ = None if temporary else run_dir
@@ -231,7 +213,8 @@ class AutoDLClassifier(ClassifierMixin, BaseEstimator):
                                f"time_limit or lower min_budget/max_budget")
         with open(incumbent.model_path, "rb") as fh:
             self.pipelines_ = pickle.load(fh)
-        self.incumbent_ = {"config_id": incumbent.config_id, "budget": incumbent.budget, "loss": incumbent.loss,
+        # "epochs": BOHB's budget of the incumbent's evaluation (autodl's budgets are epochs, not seconds)
+        self.incumbent_ = {"config_id": incumbent.config_id, "epochs": incumbent.budget, "loss": incumbent.loss,
                            "config": incumbent.config}
         self.val_predictions_ = {(e.config_id, e.budget): np.load(e.val_predictions_path)
                                  for e in outcome.evaluations if e.status == "ok"}

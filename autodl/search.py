@@ -27,48 +27,34 @@ import subprocess
 import sys
 import time
 import uuid
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from autodl.bohb import DeadlineBOHB, PortfolioFirst
 from autodl.hpb import NameServer, json_result_logger
+from autodl.settings import SearchSettings
 from autodl.space import SPACE_VERSION
-from autodl.worker import MIN_EVAL_SECONDS, WORST_LOSS, WorkerSpec, eval_tag
+from autodl.worker import MIN_EVAL_SECONDS, SPEC_FILE, WORST_LOSS, WorkerSpec, eval_tag
+
+__all__ = ["Evaluation", "RunRecorder", "SearchOutcome", "SearchSettings", "run_search", "write_search_data"]
 
 log = logging.getLogger("autodl.search")
 
 
 @dataclass
-class SearchSettings:
-    n_workers: int = 1
-    min_budget: float = 12.5
-    max_budget: float = 50.0
-    eta: float = 2.0
-    host: str = "127.0.0.1"           # nameserver/master interface; None with nic_name for multi-node
-    nic_name: str | None = None
-    eval_time_limit: float | None = None
-    eval_memory_mb: int | None = None
-    threads: int = 1
-    device: str = "cpu"
-    seed: int = 0
-    patience: int | None = None
-    record_gradients: bool = True
-    max_iterations: int | None = None  # brackets; None = until the deadline
-    keep_models: int = 20              # fitted pipelines kept on disk (the best by validation loss)
-    train_fn: str = "autodl.trainer:train_pipeline"
-    worker_start_timeout: float = 60.0
-
-
-@dataclass
 class Evaluation:
     config_id: tuple
-    budget: float
+    budget: float                        # epochs (BOHB's budget)
     loss: float
-    status: str
+    status: str                          # ok | crash | timeout | memout | skipped
     config: dict
     info: dict = field(default_factory=dict)
     model_path: str | None = None
     val_predictions_path: str | None = None
+    model_based: bool = False            # proposed by BOHB's KDE model (not random, not the portfolio)
 
     @property
     def tag(self) -> str:
@@ -90,9 +76,11 @@ class RunRecorder:
         self.keep_models = keep_models
         self.evaluations: list[Evaluation] = []
         self.incumbent: Evaluation | None = None
+        self.config_info: dict[tuple, dict] = {}
 
     def new_config(self, config_id, config, config_info):
         self.json_logger.new_config(config_id, config, config_info)
+        self.config_info[tuple(int(i) for i in config_id)] = dict(config_info or {})
 
     def __call__(self, job):
         self.json_logger(job)
@@ -101,8 +89,10 @@ class RunRecorder:
         status = info.get("status", "crash") if job.exception is None else "crash"
         if job.exception is not None:
             info["error"] = str(job.exception)[-2000:]
-        evaluation = Evaluation(tuple(int(i) for i in job.id), float(job.kwargs["budget"]),
-                                float(result.get("loss", WORST_LOSS)), status, dict(job.kwargs["config"]), info)
+        config_id = tuple(int(i) for i in job.id)
+        evaluation = Evaluation(config_id, float(job.kwargs["budget"]), float(result.get("loss", WORST_LOSS)), status,
+                                dict(job.kwargs["config"]), info,
+                                model_based=bool(self.config_info.get(config_id, {}).get("model_based_pick")))
         if status == "ok":
             evaluation.model_path = info.get("model_path")
             evaluation.val_predictions_path = str(self.run_dir / "val_predictions" / f"{evaluation.tag}.npy")
@@ -172,12 +162,30 @@ def _stop_workers(procs: list[subprocess.Popen], wait: float = 5.0) -> None:
         proc.wait()
 
 
+@contextmanager
+def seeded_numpy(seed: int):
+    """hpbandster's BOHB samples with numpy's global generator: seed it for the search, restore it after."""
+    state = np.random.get_state()
+    np.random.seed(int(seed))
+    try:
+        yield
+    finally:
+        np.random.set_state(state)
+
+
 def run_search(space, data_path: Path, run_dir: Path, deadline: float, settings: SearchSettings,
                initial_configs=(), started: float | None = None, on_evaluation=None) -> SearchOutcome:
     """BOHB over ``space`` until ``deadline`` (time.time()), with ``settings.n_workers`` local workers.
 
-    ``on_evaluation(evaluation)`` is called for every successful evaluation as it arrives.
+    ``on_evaluation(evaluation)`` is called for every successful evaluation as it arrives. BOHB's
+    sampling is seeded with ``settings.evaluation.seed`` (with one worker a search is reproducible,
+    model-based proposals included; ``space`` carries its own seed for random configurations).
     """
+    with seeded_numpy(settings.evaluation.seed):
+        return _run_search(space, data_path, run_dir, deadline, settings, initial_configs, started, on_evaluation)
+
+
+def _run_search(space, data_path, run_dir, deadline, settings, initial_configs, started, on_evaluation):
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     _clear_records(run_dir)
@@ -195,18 +203,15 @@ def run_search(space, data_path: Path, run_dir: Path, deadline: float, settings:
     master, procs = None, []
     try:
         recorder = RunRecorder(run_dir, started or time.time(), settings.keep_models, on_evaluation)
-        generator = PortfolioFirst(space, initial_configs, logger=quiet)
+        generator = PortfolioFirst(space, initial_configs, logger=quiet, **settings.bohb_options())
         master = DeadlineBOHB(generator, settings.min_budget, settings.max_budget, settings.eta, run_id=run_id,
                               nameserver=ns_host, nameserver_port=ns_port, host=ns_host, result_logger=recorder,
                               working_directory=str(run_dir / "hpbandster"), logger=quiet, ping_interval=10)
         spec = WorkerSpec(run_id=run_id, run_dir=str(run_dir), data_path=str(data_path), nameserver=ns_host,
-                          nameserver_port=ns_port, deadline=deadline, host=ns_host,
-                          eval_time_limit=settings.eval_time_limit, eval_memory_mb=settings.eval_memory_mb,
-                          threads=settings.threads, device=settings.device, seed=settings.seed,
-                          patience=settings.patience, record_gradients=settings.record_gradients,
-                          train_fn=settings.train_fn, parent_pid=os.getpid())
-        spec.save(run_dir / "worker_spec.json")
-        procs = _start_workers(run_dir / "worker_spec.json", settings.n_workers, run_dir)
+                          nameserver_port=ns_port, deadline=deadline, host=ns_host, parent_pid=os.getpid(),
+                          evaluation=settings.evaluation)
+        spec.save(run_dir / SPEC_FILE)   # also what workers on other machines join with (autodl.distributed)
+        procs = _start_workers(run_dir / SPEC_FILE, settings.n_workers, run_dir)
         registration_deadline = min(deadline, time.time() + settings.worker_start_timeout)
         _wait_for_workers(master, settings.n_workers, registration_deadline, procs, run_dir)
         # nothing new is submitted once an evaluation could not start any more (workers would skip it)

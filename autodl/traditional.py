@@ -137,7 +137,9 @@ class TraditionalRunner:
         unknown = set(learners) - set(LEARNERS)
         if unknown:
             raise ValueError(f"unknown traditional learners {sorted(unknown)}; choose from {', '.join(LEARNERS)}")
-        self.spec = dataclasses.replace(spec, train_fn="autodl.traditional:train_learner", record_gradients=False)
+        evaluation = dataclasses.replace(spec.evaluation, train_fn="autodl.traditional:train_learner",
+                                         record_gradients=False, device="cpu")
+        self.spec = dataclasses.replace(spec, evaluation=evaluation)
         self.evaluator = Evaluator(self.spec)
         # no torch in this forkserver: the learners don't need it, and importing it takes seconds
         self.evaluator.context.set_forkserver_preload(["autodl.traditional"])
@@ -149,13 +151,11 @@ class TraditionalRunner:
 
     @classmethod
     def for_search(cls, run_dir, data_path, deadline: float, settings, on_result) -> "TraditionalRunner":
-        """A runner with the limits of a search's network evaluations (``autodl.search.SearchSettings``)."""
+        """A runner with the limits of a search's network evaluations (``autodl.settings.SearchSettings``)."""
         from autodl.worker import WorkerSpec
 
         spec = WorkerSpec(run_id="traditional", run_dir=str(run_dir), data_path=str(data_path), nameserver="",
-                          nameserver_port=0, deadline=deadline, eval_time_limit=settings.eval_time_limit,
-                          eval_memory_mb=settings.eval_memory_mb, threads=settings.threads, device="cpu",
-                          seed=settings.seed)
+                          nameserver_port=0, deadline=deadline, evaluation=settings.evaluation)
         return cls(spec, on_result)
 
     def start(self) -> "TraditionalRunner":

@@ -7,10 +7,10 @@ shares copy-on-write with the forkserver. A crash, an overrun,
 or running out of memory is recorded with the worst loss and the worker carries on.
 The child writes its artifacts to the run directory; only a small summary travels back.
 
-Start a worker (the search does this for local workers; on other nodes run it yourself
-with the spec file the search wrote)::
-
-    python -m autodl.worker --spec RUN_DIR/worker_spec.json [--index 3]
+Public entry point: ``serve(spec, worker_id)`` runs one worker until the search ends. The
+search starts its local workers as ``python -m autodl.worker --spec RUN_DIR/worker_spec.json
+--index i``, which calls it; workers on other machines join through ``autodl.distributed.join``,
+which calls it too.
 """
 from __future__ import annotations
 
@@ -25,21 +25,26 @@ import pickle
 import threading
 import time
 import traceback
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 import psutil
 
+from autodl.settings import EvaluationSettings
+
 WORST_LOSS = 1.0          # loss = 1 - validation accuracy, so 1.0 is the worst possible
 MIN_EVAL_SECONDS = 1.0    # don't start an evaluation that has less time than this left
 POLL_SECONDS = 0.05
 MEMORY_POLL_SECONDS = 0.25
+SPEC_FILE = "worker_spec.json"   # written by the search into its run directory
+
+log = logging.getLogger("autodl.worker")
 
 
 @dataclass
 class WorkerSpec:
-    """Everything a worker process needs; written as JSON by the search."""
+    """Everything a worker process needs; written as JSON by the search (``SPEC_FILE``)."""
 
     run_id: str
     run_dir: str
@@ -48,18 +53,17 @@ class WorkerSpec:
     nameserver_port: int
     deadline: float                      # absolute time.time() after which nothing runs
     host: str | None = None              # this worker's interface (multi-node); None = Pyro's default
-    eval_time_limit: float | None = None
-    eval_memory_mb: int | None = None
-    threads: int = 1
-    device: str = "cpu"
-    seed: int = 0
-    patience: int | None = None
-    record_gradients: bool = True
-    train_fn: str = "autodl.trainer:train_pipeline"
     parent_pid: int | None = None        # exit when this process is gone (orphaned workers)
+    evaluation: EvaluationSettings = field(default_factory=EvaluationSettings)   # the search's, unchanged
+
+    def __post_init__(self):
+        if isinstance(self.evaluation, dict):   # read back from JSON
+            self.evaluation = EvaluationSettings(**self.evaluation)
 
     def save(self, path: Path) -> None:
-        Path(path).write_text(json.dumps(asdict(self), indent=1))
+        tmp = Path(path).with_name(f".{Path(path).name}.tmp")   # readers on other nodes never see half a file
+        tmp.write_text(json.dumps(asdict(self), indent=1))
+        tmp.replace(path)
 
     @classmethod
     def load(cls, path: Path) -> "WorkerSpec":
@@ -80,18 +84,19 @@ def _import(path: str):
     return getattr(importlib.import_module(module), name)
 
 
-def _train_and_save(spec: dict, config: dict, epochs: int, tag: str) -> dict:
+def _train_and_save(run_dir: str, data_path: str, settings: EvaluationSettings, config: dict, epochs: int,
+                    tag: str) -> dict:
     """Runs inside the child: train on every split, save artifacts, return a summary."""
-    with open(spec["data_path"], "rb") as fh:
+    with open(data_path, "rb") as fh:
         data = pickle.load(fh)
-    train_fn = _import(spec["train_fn"])
+    train_fn = _import(settings.train_fn)
     X, y = data["X"], data["y"]
     val_proba = np.full((len(y), len(data["classes"])), np.nan)
     pipelines, curves, finals = [], [], []
     for train_index, val_index in data["splits"]:
         result = train_fn(config, X.take(train_index), y[train_index], X.take(val_index), y[val_index], epochs,
-                          device=spec["device"], threads=spec["threads"], seed=spec["seed"],
-                          record_gradients=spec["record_gradients"], patience=spec["patience"],
+                          device=settings.device, threads=settings.threads, seed=settings.seed,
+                          record_gradients=settings.record_gradients, patience=settings.patience,
                           encoder=data["encoder"], classes=data["classes"])
         val_proba[val_index] = result.val_proba
         pipelines.append(result.pipeline)
@@ -102,7 +107,7 @@ def _train_and_save(spec: dict, config: dict, epochs: int, tag: str) -> dict:
     labels = np.asarray(data["y_codes"])[evaluated]
     accuracy = float((proba.argmax(axis=1) == labels).mean())
     cross_entropy = float(-np.log(np.clip(proba[np.arange(len(labels)), labels], 1e-12, 1)).mean())
-    run_dir = Path(spec["run_dir"])
+    run_dir = Path(run_dir)
     (run_dir / "models").mkdir(exist_ok=True)
     (run_dir / "curves").mkdir(exist_ok=True)
     (run_dir / "val_predictions").mkdir(exist_ok=True)
@@ -116,9 +121,10 @@ def _train_and_save(spec: dict, config: dict, epochs: int, tag: str) -> dict:
             "epochs_run": max(len(c) for c in curves), "model_path": str(model_path)}
 
 
-def _child_main(conn, spec: dict, config: dict, epochs: int, tag: str) -> None:
+def _child_main(conn, run_dir: str, data_path: str, settings: EvaluationSettings, config: dict, epochs: int,
+                tag: str) -> None:
     try:
-        conn.send(("ok", _train_and_save(spec, config, epochs, tag)))
+        conn.send(("ok", _train_and_save(run_dir, data_path, settings, config, epochs, tag)))
     except BaseException:  # noqa: BLE001 - everything goes back to the worker as a crash record
         conn.send(("crash", traceback.format_exc(limit=5)[-2000:]))
     finally:
@@ -132,7 +138,7 @@ class Evaluator:
         self.spec = spec
         self.context = multiprocessing.get_context("forkserver")
         # the forkserver imports the trainer once; each evaluation then forks in milliseconds
-        self.context.set_forkserver_preload(["autodl.trainer", spec.train_fn.partition(":")[0]])
+        self.context.set_forkserver_preload(["autodl.trainer", spec.evaluation.train_fn.partition(":")[0]])
         self.current = None
 
     def start(self) -> None:
@@ -147,8 +153,8 @@ class Evaluator:
         tag = eval_tag(config_id, budget)
         info = {"status": "ok", "epochs": epochs, "tag": tag, "t_start": began, "worker_pid": os.getpid()}
         limit = self.spec.deadline - began
-        if self.spec.eval_time_limit is not None:
-            limit = min(limit, self.spec.eval_time_limit)
+        if self.spec.evaluation.eval_time_limit is not None:
+            limit = min(limit, self.spec.evaluation.eval_time_limit)
         if limit < MIN_EVAL_SECONDS:
             info.update(status="skipped", error="no time left before the search deadline")
         else:
@@ -159,13 +165,15 @@ class Evaluator:
 
     def _run_child(self, config, epochs, tag, limit) -> dict:
         receive, send = self.context.Pipe(duplex=False)
-        child = self.context.Process(target=_child_main, args=(send, asdict(self.spec), dict(config), epochs, tag),
-                                     daemon=True)
+        child = self.context.Process(target=_child_main, daemon=True,
+                                     args=(send, self.spec.run_dir, self.spec.data_path, self.spec.evaluation,
+                                           dict(config), epochs, tag))
         child.start()
         send.close()
         self.current = child
         ends = time.time() + limit
         outcome, memory_checked = None, 0.0
+        memory_mb = self.spec.evaluation.eval_memory_mb
         try:
             try:
                 handle = psutil.Process(child.pid)
@@ -183,10 +191,10 @@ class Evaluator:
                     outcome = {"status": "crash", "error": f"evaluation process died (exit code {child.exitcode})"}
                 elif time.time() > ends:
                     outcome = {"status": "timeout", "error": f"evaluation exceeded its {limit:.1f} s limit"}
-                elif self.spec.eval_memory_mb is not None and time.time() - memory_checked > MEMORY_POLL_SECONDS:
+                elif memory_mb is not None and time.time() - memory_checked > MEMORY_POLL_SECONDS:
                     memory_checked = time.time()
-                    if _memory_mb(handle) > self.spec.eval_memory_mb:
-                        outcome = {"status": "memout", "error": f"evaluation exceeded {self.spec.eval_memory_mb} MB"}
+                    if _memory_mb(handle) > memory_mb:
+                        outcome = {"status": "memout", "error": f"evaluation exceeded {memory_mb} MB"}
         finally:
             if child.is_alive():
                 child.kill()
@@ -224,25 +232,48 @@ def _watchdog(spec: WorkerSpec, evaluator: Evaluator, grace: float = 30.0) -> No
             os._exit(0)
 
 
+def serve(spec: WorkerSpec, worker_id: str = "0", *, on_result=None) -> int:
+    """Be one of the search's workers until it ends; returns the number of evaluations.
+
+    Registers with the search's nameserver (``spec.nameserver``/``nameserver_port``, run ``spec.run_id``)
+    from interface ``spec.host``, evaluates what the master sends (each in a limited child process), and
+    returns when the master shuts its workers down or goes away. A watchdog ends the process once the
+    search's process (``spec.parent_pid``) is gone or the deadline is long past. ``worker_id`` must be
+    unique within the search; ``on_result(config_id, config, budget, result)`` is called after each
+    evaluation (e.g. to keep a per-worker record).
+    """
+    evaluator = Evaluator(spec)
+    evaluator.start()  # imports torch in the forkserver while this process imports hpbandster
+    from autodl.hpb import Worker  # the serializer fix comes with it
+
+    count = 0
+
+    class EvaluationWorker(Worker):
+        def compute(self, config_id, config, budget, working_directory):
+            nonlocal count
+            result = evaluator.evaluate(config_id, config, budget)
+            count += 1
+            if on_result is not None:
+                on_result(config_id, config, budget, result)
+            return result
+
+    threading.Thread(target=_watchdog, args=(spec, evaluator), daemon=True).start()
+    worker = EvaluationWorker(run_id=spec.run_id, nameserver=spec.nameserver, nameserver_port=spec.nameserver_port,
+                              host=spec.host, id=worker_id, logger=log)
+    try:
+        worker.run(background=False)
+    except Exception as err:  # noqa: BLE001 - the master went away: its search is over
+        log.warning("worker %s stopped: %s", worker_id, err)
+    return count
+
+
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description="autodl BOHB worker")
     parser.add_argument("--spec", required=True, help="worker spec JSON written by the search")
     parser.add_argument("--index", default="0", help="distinguishes several workers started from one spec")
     args = parser.parse_args(argv)
-    spec = WorkerSpec.load(args.spec)
-    evaluator = Evaluator(spec)
-    evaluator.start()  # imports torch in the forkserver while this process imports hpbandster
-    from autodl.hpb import Worker  # the serializer fix comes with it
-
-    class EvaluationWorker(Worker):
-        def compute(self, config_id, config, budget, working_directory):
-            return evaluator.evaluate(config_id, config, budget)
-
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
-    threading.Thread(target=_watchdog, args=(spec, evaluator), daemon=True).start()
-    worker = EvaluationWorker(run_id=spec.run_id, nameserver=spec.nameserver, nameserver_port=spec.nameserver_port,
-                              host=spec.host, id=args.index, logger=logging.getLogger("autodl.worker"))
-    worker.run(background=False)
+    serve(WorkerSpec.load(args.spec), args.index)
 
 
 if __name__ == "__main__":

@@ -30,7 +30,8 @@ from sklearn.datasets import make_classification
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from autodl.data import TabularEncoder  # noqa: E402
-from autodl.search import SearchSettings, run_search, write_search_data  # noqa: E402
+from autodl.search import run_search, write_search_data  # noqa: E402
+from autodl.settings import EvaluationSettings, SearchSettings  # noqa: E402
 from autodl.space import build_space  # noqa: E402
 
 
@@ -52,7 +53,7 @@ def main() -> None:
         write_search_data(run_dir / "data.pkl", encoder.transform(frame), y, y, np.array([0, 1]), encoder,
                           [(np.sort(order[:cut]), np.sort(order[cut:]))])
         settings = SearchSettings(n_workers=args.workers, min_budget=args.min_budget, max_budget=args.max_budget,
-                                  eta=2, record_gradients=False)
+                                  eta=2, evaluation=EvaluationSettings(record_gradients=False))
         started = time.time()
         outcome = run_search(build_space(seed=0), run_dir / "data.pkl", run_dir, started + args.seconds, settings)
         wall = time.time() - started

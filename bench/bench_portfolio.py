@@ -33,7 +33,8 @@ sys.path.insert(0, str(REPO))
 
 from autodl.ensemble import EnsembleMember, EnsembleModel  # noqa: E402
 from autodl.portfolio import DEFAULT_PORTFOLIO, write_portfolio  # noqa: E402
-from autodl.portfolio.build import _split, load_dataset, read_suite  # noqa: E402
+from autodl.portfolio.build import load_dataset, read_suite  # noqa: E402
+from autodl.splits import holdout  # noqa: E402
 from autodl.portfolio.greedy import greedy_portfolio  # noqa: E402
 
 FRACTIONS = (0.1, 0.5, 1.0)   # of the budget; --fractions changes them (finished runs are only re-measured)
@@ -120,7 +121,7 @@ def bench_dataset(dataset, matrix, args) -> dict:
     portfolio = root / "loo_portfolio.json"
     size = loo_portfolio(matrix, dataset.name, args.size, portfolio)
     X, y = load_dataset(dataset, args.max_rows, seed=0)
-    train, test = _split(np.arange(len(y)), y, seed=0, test_size=0.33)
+    train, test = holdout(y, seed=0, test_size=0.33)
     data_file = root / "train.pkl"
     with open(data_file, "wb") as fh:
         pickle.dump({"X": X.iloc[train].reset_index(drop=True), "y": y[train]}, fh)

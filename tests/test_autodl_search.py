@@ -10,7 +10,8 @@ from ConfigSpace import ConfigurationSpace
 
 from autodl import hpb
 from autodl.bohb import DeadlineBOHB, PortfolioFirst
-from autodl.search import SearchSettings, run_search
+from autodl.search import run_search
+from autodl.settings import EvaluationSettings, SearchSettings
 from autodl.space import build_space, default_config
 from autodl.worker import WORST_LOSS, Evaluator, WorkerSpec
 from tests.autodl_fixtures import iris_frame, search_data
@@ -62,11 +63,10 @@ def iris_data(tmp_path_factory):
     return search_data(tmp_path_factory.mktemp("iris"), X, y)
 
 
-def _spec(run_dir, data_path, **overrides):
-    values = dict(run_id="t", run_dir=str(run_dir), data_path=str(data_path), nameserver="", nameserver_port=0,
-                  deadline=time.time() + 120, record_gradients=False)
-    values.update(overrides)
-    return WorkerSpec(**values)
+def _spec(run_dir, data_path, deadline=None, **evaluation):
+    return WorkerSpec(run_id="t", run_dir=str(run_dir), data_path=str(data_path), nameserver="", nameserver_port=0,
+                      deadline=time.time() + 120 if deadline is None else deadline,
+                      evaluation=EvaluationSettings(**{"record_gradients": False, **evaluation}))
 
 
 @pytest.mark.timeout(120)
@@ -107,7 +107,7 @@ def test_evaluator_records_ok_crash_timeout_and_memory_out(tmp_path, iris_data):
 @pytest.mark.timeout(180)
 def test_bohb_with_two_worker_processes_completes_several_brackets(tmp_path, iris_data):
     settings = SearchSettings(n_workers=2, min_budget=1, max_budget=4, eta=2, max_iterations=4, keep_models=3,
-                              record_gradients=False)
+                              evaluation=EvaluationSettings(record_gradients=False))
     outcome = run_search(build_space(seed=0), iris_data, tmp_path, time.time() + 150, settings)
     assert outcome.brackets == 4
     assert len(outcome.evaluations) == 7 + 3 + 3 + 7
@@ -129,7 +129,8 @@ def test_bohb_with_two_worker_processes_completes_several_brackets(tmp_path, iri
 @pytest.mark.timeout(180)
 def test_crashing_evaluations_do_not_stop_the_search(tmp_path, iris_data, job_env):
     settings = SearchSettings(n_workers=1, min_budget=1, max_budget=4, eta=2, max_iterations=3,
-                              train_fn="tests.autodl_fixtures:crash_on_resnet", record_gradients=False)
+                              evaluation=EvaluationSettings(train_fn="tests.autodl_fixtures:crash_on_resnet",
+                                                            record_gradients=False))
     outcome = run_search(build_space(seed=1), iris_data, tmp_path, time.time() + 150, settings)
     crashes = [e for e in outcome.evaluations if e.status == "crash"]
     oks = [e for e in outcome.evaluations if e.status == "ok"]

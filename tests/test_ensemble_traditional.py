@@ -8,14 +8,16 @@ import pytest
 
 from autodl.ensemble import Candidate, EnsembleBuilder, EnsembleModel
 from autodl.traditional import LEARNERS, learner_config_id, learner_name, train_learner
+from autodl.settings import EvaluationSettings
 from autodl.worker import Evaluator, WorkerSpec
 from tests.autodl_fixtures import mixed_frame, search_data
 
 
 def _spec(tmp_path, data_path, **limits):
     return WorkerSpec(run_id="t", run_dir=str(tmp_path), data_path=str(data_path), nameserver="", nameserver_port=0,
-                      deadline=time.time() + 120, threads=1, record_gradients=False,
-                      train_fn="autodl.traditional:train_learner", **limits)
+                      deadline=time.time() + 120,
+                      evaluation=EvaluationSettings(threads=1, record_gradients=False,
+                                                    train_fn="autodl.traditional:train_learner", **limits))
 
 
 @pytest.mark.timeout(300)

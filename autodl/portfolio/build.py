@@ -11,7 +11,8 @@ file in the work directory, so an interrupted build resumes where it stopped. Th
 matrix is written beside the portfolio (``<out stem>_matrix.json``): leave-one-dataset-out
 checks rebuild portfolios from it without rerunning anything.
 
-The suite is a YAML file: ``datasets: [{name, path (relative to the YAML), target}]``.
+The suite is a file-suite YAML (``datasets: [{name, path (relative to the YAML), target}]``), read by
+``autodl.suite_file``; a dataset's ``test_path`` is not used (the build makes its own splits).
 """
 from __future__ import annotations
 
@@ -27,7 +28,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import yaml
+
+from autodl.splits import holdout
+from autodl.suite_file import SuiteEntry, read_suite_file, read_table
 
 
 @dataclass
@@ -40,52 +43,21 @@ class BuildSettings:
     seed: int = 0
 
 
-@dataclass
-class SuiteDataset:
-    name: str
-    path: Path
-    target: str
+def read_suite(path) -> list[SuiteEntry]:
+    """The datasets of a file suite (``autodl.suite_file``: names, absolute paths, targets)."""
+    return list(read_suite_file(path).datasets)
 
 
-def read_suite(path) -> list[SuiteDataset]:
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"suite file {path} does not exist: pass a YAML file listing the datasets")
-    record = yaml.safe_load(path.read_text()) or {}
-    entries = record.get("datasets")
-    if not entries:
-        raise ValueError(f"suite file {path} has no 'datasets' list: add entries with name, path and target")
-    datasets = []
-    for entry in entries:
-        missing = {"name", "path", "target"} - set(entry)
-        if missing:
-            raise ValueError(f"suite file {path}: dataset entry {entry} lacks {sorted(missing)}")
-        file = (path.parent / entry["path"]).resolve()
-        if not file.is_file():
-            raise FileNotFoundError(f"suite file {path}: dataset {entry['name']!r} points to missing {file}")
-        datasets.append(SuiteDataset(entry["name"], file, entry["target"]))
-    return datasets
-
-
-def load_dataset(dataset: SuiteDataset, max_rows: int | None, seed: int) -> tuple[pd.DataFrame, np.ndarray]:
+def load_dataset(dataset: SuiteEntry, max_rows: int | None, seed: int) -> tuple[pd.DataFrame, np.ndarray]:
     """Features and labels, stratified-subsampled to ``max_rows`` rows."""
-    frame = pd.read_csv(dataset.path)
+    frame = read_table(dataset.path)
     if dataset.target not in frame.columns:
         raise ValueError(f"dataset {dataset.name}: target column {dataset.target!r} not in {list(frame.columns)[:8]}")
     y = frame.pop(dataset.target).astype(str).to_numpy()
     if max_rows is not None and len(y) > max_rows:
-        rows = _split(np.arange(len(y)), y, train_size=max_rows, seed=seed)[0]
+        rows = holdout(y, train_size=max_rows, seed=seed)[0]
         frame, y = frame.iloc[rows].reset_index(drop=True), y[rows]
     return frame, y
-
-
-def _split(rows, y, seed, train_size=None, test_size=None):
-    from sklearn.model_selection import train_test_split
-
-    try:
-        return train_test_split(rows, train_size=train_size, test_size=test_size, stratify=y, random_state=seed)
-    except ValueError:  # a class too rare to stratify
-        return train_test_split(rows, train_size=train_size, test_size=test_size, random_state=seed)
 
 
 def config_key(config: dict) -> str:
@@ -94,7 +66,7 @@ def config_key(config: dict) -> str:
 
 # --- step 1: one dataset's search (runs in its own process)
 
-def search_dataset(dataset: SuiteDataset, out: Path, work: Path, settings: BuildSettings) -> None:
+def search_dataset(dataset: SuiteEntry, out: Path, work: Path, settings: BuildSettings) -> None:
     from autodl.estimator import AutoDLClassifier
 
     X, y = load_dataset(dataset, settings.max_rows, settings.seed)
@@ -107,18 +79,18 @@ def search_dataset(dataset: SuiteDataset, out: Path, work: Path, settings: Build
     started = time.time()
     model = AutoDLClassifier(**params).fit(X, y)
     out.write_text(json.dumps({"dataset": dataset.name, "config": model.incumbent_["config"],
-                               "loss": model.incumbent_["loss"], "budget": model.incumbent_["budget"],
+                               "loss": model.incumbent_["loss"], "epochs": model.incumbent_["epochs"],
                                "n_evaluations": model.n_evaluations_, "seconds": time.time() - started}))
 
 
 # --- step 2: every candidate on one dataset (runs in its own process)
 
-def evaluate_dataset(dataset: SuiteDataset, candidates: list[dict], out: Path, settings: BuildSettings) -> None:
+def evaluate_dataset(dataset: SuiteEntry, candidates: list[dict], out: Path, settings: BuildSettings) -> None:
     from autodl.data import TabularEncoder
     from autodl.trainer import train_pipeline
 
     X, y = load_dataset(dataset, settings.max_rows, settings.seed)
-    train, val = _split(np.arange(len(y)), y, settings.seed, test_size=0.33)
+    train, val = holdout(y, test_size=0.33, seed=settings.seed)
     encoder = TabularEncoder().fit(X.iloc[train])
     data = encoder.transform(X)
     classes = np.unique(y)
