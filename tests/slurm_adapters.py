@@ -16,10 +16,12 @@ class AutoDLDistributed(Framework):
         return "test"
 
     def run(self, train, test_X, target, constraint, seed, workdir):
-        from autodl.estimator import AutoDLClassifier
-        from slurm.autodl_distributed import search_options
+        import os
 
-        options = {"run_dir": str(workdir / "search"), **search_options()}
+        from autodl.distributed import search_options
+        from autodl.estimator import AutoDLClassifier
+
+        options = {"run_dir": str(workdir / "search"), **search_options(os.environ)}
         clf = AutoDLClassifier(time_limit=constraint.budget_s, n_workers=1, seed=seed, device="auto", min_budget=1,
                                max_budget=2, eta=2, keep_models=2, record_gradients=False, **options)
         t0 = time.perf_counter()
