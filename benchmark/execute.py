@@ -29,8 +29,8 @@ from benchmark.jobfolder import JobFolder
 from benchmark.jobs import Job
 from benchmark.processes import terminate
 from benchmark.results import append_row
+from frameworks.base import wall_limit_s
 
-OVERRUN_ALLOWANCE = 0.15      # AMLB-like: ~15% over the budget before a job counts as hung
 STARTUP_ALLOWANCE_S = 20.0    # interpreter start, imports and data loading, outside the framework's budget
 KILL_GRACE_S = 5.0
 POLL_S = 0.1
@@ -43,7 +43,7 @@ class Limits:
     kill_grace_s: float = KILL_GRACE_S
 
     def wall_s(self, budget_s: float) -> float:
-        return budget_s * (1 + OVERRUN_ALLOWANCE) + self.startup_s
+        return wall_limit_s(budget_s, self.startup_s)
 
 
 def app_version() -> str:
