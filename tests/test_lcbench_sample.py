@@ -5,7 +5,8 @@ import pandas as pd
 import pytest
 
 from autodl.lcbench.__main__ import main
-from autodl.lcbench.export import collect_runs, from_tidy, read_lcbench_json
+from autodl.lcbench.export import collect_runs, from_tidy, read_lcbench_json, to_lcbench_scale
+from autodl.lcbench.space import to_trainer_config
 from tests.lcbench_fixtures import genuine_style_record, tiny_suite
 
 EPOCHS = 3
@@ -44,6 +45,13 @@ def test_sample_writes_one_lcbench_record_per_dataset_and_configuration(sample):
         assert results["instances"] == 60 and results["classes"] == 2 and results["features"] == 4
         assert results["final_val_accuracy"] == pytest.approx(log["Train/val_accuracy"][-1])
         assert results["model_parameters"] > 0
+        assert record["config"]["loss"] == "cross_entropy"   # what the trainer minimises (unweighted)
+
+
+def test_a_configuration_asking_for_another_loss_is_refused():
+    record = genuine_style_record()   # LCBench's own runs used class-weighted cross-entropy
+    with pytest.raises(ValueError, match="cross_entropy_weighted"):
+        to_trainer_config(record["config"])
 
 
 @pytest.mark.timeout(300)
@@ -77,8 +85,16 @@ def test_export_and_reimport_round_trip_exactly(sample, tmp_path):
     assert reread == original
     assert list(reread) == ["tiny"] and list(reread["tiny"]) == ["0", "1"]
     for cid, run in reread["tiny"].items():
-        assert run == {k: v for k, v in json.loads((out / "runs" / "tiny" / f"config_{cid}.json").read_text()).items()
-                       if k in ("config", "log", "results")}
+        file = json.loads((out / "runs" / "tiny" / f"config_{cid}.json").read_text())
+        assert run == to_lcbench_scale(file)
+        # LCBench's scale: accuracies in percent, balanced accuracies and cross-entropies unchanged
+        for tag in ("Train/train_accuracy", "Train/val_accuracy", "Train/test_result"):
+            assert run["log"][tag] == pytest.approx([100 * v for v in file["log"][tag]])
+        assert run["results"]["final_val_accuracy"] == pytest.approx(100 * file["results"]["final_val_accuracy"])
+        assert run["log"]["Train/val_balanced_accuracy"] == file["log"]["Train/val_balanced_accuracy"]
+        assert run["log"]["Train/val_cross_entropy"] == file["log"]["Train/val_cross_entropy"]
+        assert run["results"]["final_val_balanced_accuracy"] == file["results"]["final_val_balanced_accuracy"]
+        assert max(run["log"]["Train/val_accuracy"]) > 1
     table = pd.read_parquet(tmp_path / "lc.parquet")
     assert len(table) == 2 * EPOCHS and list(table.columns[:3]) == ["dataset", "config_id", "epoch"]
     back = from_tidy(table)
@@ -103,6 +119,11 @@ def test_import_of_an_lcbench_file_and_conversion_to_parquet(tmp_path):
 def test_export_of_a_folder_without_runs(tmp_path, capsys):
     assert main(["export", str(tmp_path), "--json", str(tmp_path / "x.json")]) == 2
     assert "no runs/<dataset>/config_<id>.json files" in capsys.readouterr().err
+
+
+def test_a_named_suite_points_to_the_harness(tmp_path, capsys):
+    assert main(["sample", "--suite", "demo", "--configs", "1", "--epochs", "1", "--out", str(tmp_path / "o")]) == 2
+    assert "python -m benchmark lcbench --suite demo" in capsys.readouterr().err
 
 
 def test_unknown_dataset_in_suite(sample, tmp_path, capsys):

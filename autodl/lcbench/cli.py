@@ -1,8 +1,10 @@
 """python -m autodl.lcbench {sample, export}: build an LCBench-style learning-curve dataset.
 
-  sample --suite SUITE --configs N --epochs 50 --out DIR [--workers W] [--datasets a,b] [--seed S]
-         [--executor slurm --profile slurm/profiles/NAME.yaml [--unit-minutes M] [--memory MB] [--no-wait]]
+  sample --suite SUITE.yaml --configs N --epochs 50 --out DIR [--workers W] [--datasets a,b] [--seed S]
   export SOURCE [--json FILE] [--parquet FILE]   SOURCE: a sample folder, or an LCBench-layout JSON
+
+SUITE.yaml is a file suite (autodl.suite_file). Named suites (demo, openml-cc18, openml/t/<id>)
+and SLURM arrays are the harness's: python -m benchmark lcbench --suite SUITE ... [--executor slurm].
 """
 from __future__ import annotations
 
@@ -16,18 +18,13 @@ def parse_args(argv):
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
     sample = commands.add_parser("sample", help="evaluate random LCBench configurations on a suite")
-    sample.add_argument("--suite", required=True, help="suite name, openml/t/<id>, or a file-suite YAML")
+    sample.add_argument("--suite", required=True, type=Path, help="a file-suite YAML (name, datasets: [{name, path, target}])")
     sample.add_argument("--configs", type=int, required=True, help="number of random configurations")
     sample.add_argument("--epochs", type=int, default=50)
     sample.add_argument("--out", type=Path, required=True, help="sample folder (rerun with it to resume)")
     sample.add_argument("--workers", type=int, default=1, help="local worker processes (each uses 1 thread)")
     sample.add_argument("--datasets", help="comma-separated subset of the suite's datasets")
     sample.add_argument("--seed", type=int, default=0, help="seed of the configurations and of training")
-    sample.add_argument("--executor", choices=["local", "slurm"], default="local")
-    sample.add_argument("--profile", help="SLURM cluster profile YAML (slurm/profiles/); default: the default partition")
-    sample.add_argument("--unit-minutes", type=int, default=60, help="SLURM time limit of one evaluation (minutes)")
-    sample.add_argument("--memory", type=int, default=4096, help="SLURM memory of one evaluation (MB)")
-    sample.add_argument("--no-wait", action="store_true", help="SLURM: return once the array is submitted")
     export = commands.add_parser("export", help="write LCBench's JSON layout and/or a tidy parquet table")
     export.add_argument("source", type=Path, help="a sample folder, or an LCBench-layout .json (import)")
     export.add_argument("--json", type=Path, help="LCBench-layout JSON to write")
@@ -35,36 +32,44 @@ def parse_args(argv):
     return parser.parse_args(argv)
 
 
-def cmd_sample(args) -> int:
-    from autodl.lcbench.datasets import resolve_datasets
-
-    for name, value, low in (("--configs", args.configs, 1), ("--epochs", args.epochs, 1), ("--workers", args.workers, 1),
-                             ("--unit-minutes", args.unit_minutes, 1), ("--memory", args.memory, 64)):
+def check_counts(args) -> str | None:
+    """The first count below its minimum, as an error message (shared with ``python -m benchmark lcbench``)."""
+    for name, value, low in (("--configs", args.configs, 1), ("--epochs", args.epochs, 1),
+                             ("--workers", args.workers, 1)):
         if value < low:
-            print(f"error: {name} must be at least {low}, got {value}", file=sys.stderr)
-            return 2
-    try:
-        tasks = resolve_datasets(args.suite, args.datasets.split(",") if args.datasets else None)
-    except ValueError as err:  # benchmark's TaskError is a ValueError too
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+            return f"{name} must be at least {low}, got {value}"
+    return None
+
+
+def sample_with(datasets_of, args, submit, where: str) -> int:
+    """Resolve the datasets (``datasets_of()``), run the sample, print the summary; the exit code."""
+    from autodl.lcbench.datasets import select
     from autodl.lcbench.sample import run_sample
 
-    slurm = None
-    if args.executor == "slurm":
-        slurm = {"profile_path": args.profile, "minutes": args.unit_minutes, "memory_mb": args.memory,
-                 "wait": not args.no_wait}
-    elif args.profile or args.no_wait:
-        print("error: --profile and --no-wait go with --executor slurm", file=sys.stderr)
-        return 2
     try:
-        done, skipped, failures = run_sample(tasks, args.configs, args.epochs, args.out,
-                                             seed=args.seed, workers=args.workers, slurm=slurm)
-    except ValueError as err:
+        datasets = select(datasets_of(), args.datasets.split(",") if args.datasets else None, str(args.suite))
+        done, skipped, failures = run_sample(datasets, args.configs, args.epochs, args.out, seed=args.seed,
+                                             submit=submit, where=where)
+    except ValueError as err:   # suite and manifest problems (SuiteFileError and the harness's TaskError too)
         print(f"error: {err}", file=sys.stderr)
         return 2
     print(f"{done} evaluated, {skipped} skipped (already done), {len(failures)} failed; files in {args.out / 'runs'}")
     return 1 if failures else 0
+
+
+def cmd_sample(args) -> int:
+    from autodl.lcbench.datasets import file_datasets
+    from autodl.lcbench.sample import local_submit
+
+    problem = check_counts(args)
+    if problem is None and args.suite.suffix not in (".yaml", ".yml"):
+        problem = (f"--suite {args.suite}: autodl reads file suites (a .yaml file); for named suites and OpenML "
+                   f"tasks run `python -m benchmark lcbench --suite {args.suite} ...`")
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
+    return sample_with(lambda: file_datasets(args.suite), args, local_submit(args.workers),
+                       f"with {args.workers} worker(s)")
 
 
 def cmd_export(args) -> int:
@@ -96,7 +101,3 @@ def cmd_export(args) -> int:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     return cmd_sample(args) if args.command == "sample" else cmd_export(args)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,8 +1,11 @@
-"""Datasets for the sampler: a suite resolved to picklable tasks, and LCBench-style splits.
+"""Datasets for the sampler, and LCBench-style splits.
 
-Suites come from the harness (`benchmark.suites.resolve_suite`: suite names, openml/t/<id>,
-file-suite YAML) when it is importable; autodl itself does not need the harness, so a
-file-suite YAML ``{name, datasets: [{name, path, target}]}`` is also read directly.
+The sampler takes any picklable object with ``name``, ``openml_task_id`` (an int or None) and
+``load() -> (train frame, test frame, target column)``: ``FileDataset`` here (a file suite's
+dataset, read with ``autodl.suite_file``), or one the harness builds from its own suites
+(``benchmark.lcbench``). A file dataset's test rows are its ``test_path`` file, else a stratified
+third of its rows (LCBench's test split of 0.33); the sampler then holds out ``VAL_FRACTION`` of
+the training rows for validation.
 """
 from __future__ import annotations
 
@@ -11,63 +14,55 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from sklearn.model_selection import train_test_split
+
+from autodl.splits import holdout
+from autodl.suite_file import read_suite_file, read_table
 
 VAL_FRACTION = 0.33
+TEST_FRACTION = 1 / 3
 SPLIT_SEED = 0
 
 
 @dataclass(frozen=True)
 class FileDataset:
-    """A CSV/parquet file and its target column; fold 0 holds out a stratified third as test."""
+    """A file suite's dataset: a CSV/parquet file and its target column (and optionally a test file)."""
 
     name: str
-    ref: str
+    path: str
     target: str
-    source: str = "file"
+    test_path: str | None = None
+    openml_task_id = None
 
-    def load_fold(self, fold: int) -> tuple[pd.DataFrame, pd.DataFrame, str]:
-        path = Path(self.ref)
-        data = pd.read_parquet(path) if path.suffix in (".parquet", ".pq") else pd.read_csv(path)
-        train, test = _split(data, data[self.target], 1 / 3)
+    def load(self) -> tuple[pd.DataFrame, pd.DataFrame, str]:
+        data = read_table(self.path)
+        if self.target not in data.columns:
+            raise ValueError(f"dataset {self.name}: target column {self.target!r} is not in {self.path}")
+        if self.test_path is not None:
+            return data, read_table(self.test_path), self.target
+        train, test = split_frame(data, self.target, TEST_FRACTION)
         return train, test, self.target
 
 
-def resolve_datasets(suite: str, names: list[str] | None = None) -> list:
-    """Tasks of a suite (each with .name, .source, .ref and .load_fold(fold)), optionally a subset by name."""
-    try:
-        from benchmark.suites import resolve_suite
-    except ImportError:
-        tasks = _file_suite(Path(suite))
-    else:
-        tasks = resolve_suite(suite).tasks
-    if names:
-        unknown = sorted(set(names) - {t.name for t in tasks})
-        if unknown:
-            raise ValueError(f"dataset(s) {', '.join(unknown)} are not in suite {suite}; "
-                             f"it has {', '.join(t.name for t in tasks)}")
-        tasks = [t for t in tasks if t.name in names]
-    return tasks
+def file_datasets(suite: str | Path) -> list[FileDataset]:
+    """The datasets of a file-suite YAML (``autodl.suite_file``)."""
+    return [FileDataset(e.name, str(e.path), e.target, None if e.test_path is None else str(e.test_path))
+            for e in read_suite_file(suite).datasets]
 
 
-def _file_suite(path: Path) -> list[FileDataset]:
-    import yaml
+def select(datasets: list, names: list[str] | None, suite: str) -> list:
+    """The datasets named (all when ``names`` is empty), in the suite's order."""
+    if not names:
+        return list(datasets)
+    unknown = sorted(set(names) - {d.name for d in datasets})
+    if unknown:
+        raise ValueError(f"dataset(s) {', '.join(unknown)} are not in suite {suite}; "
+                         f"it has {', '.join(d.name for d in datasets)}")
+    return [d for d in datasets if d.name in names]
 
-    if path.suffix not in (".yaml", ".yml") or not path.is_file():
-        raise ValueError(f"suite {path}: without the benchmark package only a file-suite YAML can be used")
-    doc = yaml.safe_load(path.read_text())
-    entries = doc.get("datasets") if isinstance(doc, dict) else None
-    if not entries or not all(isinstance(e, dict) and {"name", "path", "target"} <= e.keys() for e in entries):
-        raise ValueError(f"suite {path}: expected {{name, datasets: [{{name, path, target}}]}}")
-    return [FileDataset(str(e["name"]), str(path.parent / e["path"]), str(e["target"])) for e in entries]
 
-
-def _split(frame: pd.DataFrame, y: pd.Series, fraction: float) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Stratified where every class has two rows or more, else plain random."""
-    counts = y.astype(str).value_counts()
-    stratify = y.astype(str) if counts.min() >= 2 and len(counts) <= fraction * len(y) else None
-    first, second = train_test_split(np.arange(len(frame)), test_size=fraction, random_state=SPLIT_SEED,
-                                     stratify=stratify)
+def split_frame(frame: pd.DataFrame, target: str, fraction: float) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(rest, held-out ``fraction``): stratified by the target where possible (``autodl.splits.holdout``)."""
+    first, second = holdout(frame[target].astype(str).to_numpy(), test_size=fraction, seed=SPLIT_SEED)
     return frame.iloc[first].reset_index(drop=True), frame.iloc[second].reset_index(drop=True)
 
 
@@ -84,10 +79,10 @@ class Splits:
     instances: int
 
 
-def load_splits(task, val_fraction: float = VAL_FRACTION) -> Splits:
-    """Train/validation/test: the task's fold 0 test set, and `val_fraction` of its training part."""
-    train, test, target = task.load_fold(0)
-    train, val = _split(train, train[target], val_fraction)
+def load_splits(dataset, val_fraction: float = VAL_FRACTION) -> Splits:
+    """Train/validation/test: the dataset's test rows, and ``val_fraction`` of its training rows."""
+    train, test, target = dataset.load()
+    train, val = split_frame(train, target, val_fraction)
 
     def xy(frame):
         return frame.drop(columns=[target]), frame[target].to_numpy()

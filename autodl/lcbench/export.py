@@ -5,6 +5,11 @@ LCBench's `api.py` reads one JSON ``{dataset: {config_id: {"config", "log", "res
 ``results`` holds the ``final_*`` metrics and dataset-level entries (``OpenML_task_id``,
 ``instances``, ``features``, ``classes``, ``model_parameters``, ...). The tidy table has one row
 per (dataset, config_id, epoch): the configuration as ``config/<name>`` columns, then the tags.
+
+Scale: LCBench stores accuracies in percent (``Train/train_accuracy``, ``Train/val_accuracy``,
+``Train/test_result`` and ``final_{train,val,test}_accuracy``, 0-100) and balanced accuracies as
+fractions (0-1). A sample folder's run files keep the trainer's fractions; ``collect_runs`` returns
+them in LCBench's scale, so everything exported (JSON, parquet) reads like LCBench's own files.
 """
 from __future__ import annotations
 
@@ -16,10 +21,24 @@ import pandas as pd
 from autodl.lcbench.sample import write_json_atomically
 
 CONFIG_PREFIX = "config/"
+PERCENT_TAGS = ("Train/train_accuracy", "Train/val_accuracy", "Train/test_result")
+PERCENT_RESULTS = ("final_train_accuracy", "final_val_accuracy", "final_test_accuracy")
+
+
+def _percent(value):
+    return None if value is None else 100.0 * value
+
+
+def to_lcbench_scale(record: dict) -> dict:
+    """{config, log, results} of a run file with accuracies in percent, as LCBench stores them."""
+    log = {tag: ([_percent(v) for v in values] if tag in PERCENT_TAGS else values)
+           for tag, values in record["log"].items()}
+    results = {key: (_percent(value) if key in PERCENT_RESULTS else value) for key, value in record["results"].items()}
+    return {"config": record["config"], "log": log, "results": results}
 
 
 def collect_runs(sample_dir: Path) -> dict:
-    """The per-(dataset, configuration) files of a sample folder in LCBench's layout."""
+    """The per-(dataset, configuration) files of a sample folder in LCBench's layout and scale."""
     files = sorted((sample_dir / "runs").glob("*/config_*.json"))
     if not files:
         raise ValueError(f"{sample_dir}: no runs/<dataset>/config_<id>.json files; "
@@ -27,8 +46,7 @@ def collect_runs(sample_dir: Path) -> dict:
     data: dict = {}
     for path in files:
         record = json.loads(path.read_text())
-        data.setdefault(record["dataset"], {})[str(record["config_id"])] = {
-            "config": record["config"], "log": record["log"], "results": record["results"]}
+        data.setdefault(record["dataset"], {})[str(record["config_id"])] = to_lcbench_scale(record)
     # LCBench numbers configurations 0..n-1 per dataset; keep that order
     return {name: dict(sorted(runs.items(), key=lambda kv: int(kv[0]) if kv[0].isdigit() else kv[0]))
             for name, runs in sorted(data.items())}

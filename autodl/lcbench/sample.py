@@ -1,9 +1,14 @@
-"""Evaluate random LCBench configurations on every dataset of a suite for the full number of epochs.
+"""Evaluate random LCBench configurations on every dataset for the full number of epochs.
 
 One JSON file per (dataset, configuration), written atomically (temporary file + rename), so an
 interrupted sample keeps every finished evaluation and a rerun skips them. The unit of work,
-`evaluate_unit(SampleUnit)`, is a plain function of a picklable argument: local worker
-processes run it here, and a SLURM executor can dispatch the same units.
+``evaluate_unit(SampleUnit)``, is a plain function of a picklable argument; *where* units run is
+the caller's choice: ``run_sample`` hands the missing units to a ``submit`` callable
+(``local_submit(workers)`` here; the harness has a SLURM one, ``slurm.lcbench``) that runs
+``evaluate_catching`` on each and yields ``(unit, error or None)`` as units end.
+
+Run files (``runs/<dataset>/config_<id>.json``) keep the trainer's scale (accuracies as
+fractions); ``autodl.lcbench.export`` writes LCBench's layout and scale.
 """
 from __future__ import annotations
 
@@ -14,6 +19,7 @@ import sys
 import tempfile
 import time
 import traceback
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,13 +30,13 @@ from autodl.lcbench.datasets import VAL_FRACTION, load_splits
 from autodl.lcbench.space import sample_configs, to_trainer_config
 
 MANIFEST = "sample.json"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2   # 2: configurations name the loss really used (cross_entropy, unweighted)
 
 
 @dataclass(frozen=True)
 class SampleUnit:
     dataset: str
-    task: object  # picklable, with .load_fold(fold), .source and .ref (benchmark TaskSpec or FileDataset)
+    data: object  # picklable: .name, .openml_task_id, .load() (autodl.lcbench.datasets)
     config_id: int
     config: dict  # LCBench's names (autodl.lcbench.space)
     epochs: int
@@ -40,6 +46,10 @@ class SampleUnit:
     @property
     def done(self) -> bool:
         return Path(self.path).exists()
+
+
+# submit(units) runs evaluate_catching on each unit and yields (unit, error or None) as each ends
+Submit = Callable[[list[SampleUnit]], Iterable[tuple[SampleUnit, "str | None"]]]
 
 
 def result_path(out: Path, dataset: str, config_id: int) -> Path:
@@ -62,7 +72,7 @@ def evaluate_unit(unit: SampleUnit) -> str:
     """Train one configuration on one dataset; write its LCBench record {config, log, results}."""
     from autodl.trainer import train_pipeline
 
-    splits = load_splits(unit.task)
+    splits = load_splits(unit.data)
     classes = np.unique(np.concatenate([splits.y_train, splits.y_val, splits.y_test]))
     result = train_pipeline(to_trainer_config(unit.config), splits.X_train, splits.y_train, splits.X_val, splits.y_val,
                             unit.epochs, X_test=splits.X_test, y_test=splits.y_test, threads=1, seed=unit.seed,
@@ -72,7 +82,7 @@ def evaluate_unit(unit: SampleUnit) -> str:
     results = dict(result.final)
     results.update({
         "model_parameters": int(sum(p.numel() for m in result.pipeline.models for p in m.parameters())),
-        "OpenML_task_id": int(unit.task.ref) if getattr(unit.task, "source", None) == "openml" else None,
+        "OpenML_task_id": unit.data.openml_task_id,
         "test_split": round(len(splits.y_test) / splits.instances, 4),
         "budget": unit.epochs, "seed": unit.seed,
         "instances": splits.instances, "classes": splits.classes, "features": splits.features,
@@ -82,11 +92,36 @@ def evaluate_unit(unit: SampleUnit) -> str:
     return unit.path
 
 
-def plan(tasks: list, n_configs: int, epochs: int, seed: int, out: Path) -> list[SampleUnit]:
+def evaluate_catching(unit: SampleUnit) -> str | None:
+    """None on success, else the last line of the error: one failed evaluation must not stop the rest."""
+    try:
+        evaluate_unit(unit)
+        return None
+    except Exception as err:  # noqa: BLE001 - reported per unit, the files of the others stay usable
+        traceback.print_exc(file=sys.stderr)
+        return f"{type(err).__name__}: {err}"
+
+
+def local_submit(workers: int = 1) -> Submit:
+    """Run units on this machine: in this process (``workers`` <= 1) or in ``workers`` spawned processes."""
+    def submit(units: list[SampleUnit]) -> Iterator[tuple[SampleUnit, str | None]]:
+        if workers <= 1:
+            for unit in units:
+                yield unit, evaluate_catching(unit)
+            return
+        # spawn: torch and forked worker threads do not mix
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+            futures = {pool.submit(evaluate_catching, unit): unit for unit in units}
+            for future in as_completed(futures):
+                yield futures[future], future.result()
+    return submit
+
+
+def plan(datasets: list, n_configs: int, epochs: int, seed: int, out: Path) -> list[SampleUnit]:
     """The same n_configs configurations (sampled with `seed`) for every dataset."""
     configs = sample_configs(n_configs, seed=seed, epochs=epochs)
-    return [SampleUnit(task.name, task, i, config, epochs, seed, str(result_path(out.resolve(), task.name, i)))
-            for task in tasks for i, config in enumerate(configs)]
+    return [SampleUnit(data.name, data, i, config, epochs, seed, str(result_path(out.resolve(), data.name, i)))
+            for data in datasets for i, config in enumerate(configs)]
 
 
 def check_manifest(out: Path, settings: dict) -> None:
@@ -103,58 +138,24 @@ def check_manifest(out: Path, settings: dict) -> None:
     write_json_atomically(path, settings)
 
 
-def run_sample(tasks: list, n_configs: int, epochs: int, out: Path, *, seed: int = 0, workers: int = 1,
-               slurm: dict | None = None, log=print) -> tuple[int, int, list[str]]:
-    """Evaluate every missing unit; returns (evaluated, skipped, failures).
-
-    slurm: None to run here with `workers` processes, else the keyword arguments of
-    autodl.lcbench.slurm.submit_units (profile_path, minutes, memory_mb) plus `wait`.
-    """
+def run_sample(datasets: list, n_configs: int, epochs: int, out: Path, *, seed: int = 0,
+               submit: Submit | None = None, where: str = "here", log=print) -> tuple[int, int, list[str]]:
+    """Evaluate every missing unit with ``submit`` (default: here, one process); returns
+    (evaluated, skipped, failures). Units ``submit`` does not report on (e.g. submitted to a queue
+    without waiting) count as neither evaluated nor failed: a rerun picks up what is still missing."""
     check_manifest(out, {"schema": SCHEMA_VERSION, "configs": n_configs, "epochs": epochs, "seed": seed,
-                         "val_fraction": VAL_FRACTION, "datasets": [t.name for t in tasks]})
-    units = plan(tasks, n_configs, epochs, seed, out)
+                         "val_fraction": VAL_FRACTION, "datasets": [d.name for d in datasets]})
+    units = plan(datasets, n_configs, epochs, seed, out)
     todo = [u for u in units if not u.done]
     skipped = len(units) - len(todo)
-    where = "as a SLURM array" if slurm is not None else f"with {workers} worker(s)"
-    log(f"{len(units)} evaluations ({len(tasks)} datasets x {n_configs} configurations, {epochs} epochs): "
+    log(f"{len(units)} evaluations ({len(datasets)} datasets x {n_configs} configurations, {epochs} epochs): "
         f"{skipped} already done, {len(todo)} to run {where}")
-    failures, started = [], time.perf_counter()
-
-    def report(unit, error):
+    failures, evaluated, started = [], 0, time.perf_counter()
+    for unit, error in (submit or local_submit(1))(todo) if todo else []:
         if error:
             failures.append(f"{unit.dataset} config {unit.config_id}: {error}")
             log(f"FAILED {unit.dataset} config {unit.config_id}: {error}")
         else:
+            evaluated += 1
             log(f"done {unit.dataset} config {unit.config_id} ({time.perf_counter() - started:.0f} s)")
-
-    if slurm is not None:
-        from autodl.lcbench.slurm import submit_units, wait_for
-
-        options = dict(slurm)
-        wait = options.pop("wait", True)
-        jobs = submit_units(todo, out, log=log, **options) if todo else []
-        if not wait:
-            log("not waiting: rerun the same command later to see what is missing (finished files are kept)")
-            return 0, skipped, []
-        wait_for(jobs, todo, report)
-    elif workers <= 1:
-        for unit in todo:
-            report(unit, _run_catching(unit))
-    else:
-        # spawn: torch and forked worker threads do not mix
-        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-            futures = {pool.submit(_run_catching, unit): unit for unit in todo}
-            for future in as_completed(futures):
-                report(futures[future], future.result())
-    return len(todo) - len(failures), skipped, failures
-
-
-def _run_catching(unit: SampleUnit) -> str | None:
-    """None on success, else the last line of the error: one failed evaluation must not stop the rest."""
-    try:
-        evaluate_unit(unit)
-        return None
-    except Exception as err:  # noqa: BLE001 - reported per unit, the files of the others stay usable
-        traceback.print_exc(file=sys.stderr)
-        return f"{type(err).__name__}: {err}"
-
+    return evaluated, skipped, failures

@@ -11,11 +11,15 @@ from autodl.importance.params import Param, params_from_configspace
 
 HYPERPARAMETERS = ("batch_size", "learning_rate", "momentum", "weight_decay", "num_layers", "max_units", "max_dropout")
 
-# Entries LCBench stores in every configuration next to the sampled ones.
+# The loss autodl's trainer minimises: plain (unweighted) cross-entropy. LCBench's own runs used
+# class-weighted cross-entropy ("cross_entropy_weighted"); our records name what was really used.
+LOSS = "cross_entropy"
+
+# Entries LCBench stores in every configuration next to the sampled ones (with the values really used).
 FIXED = {
     "imputation_strategy": "mean",
     "learning_rate_scheduler": "cosine_annealing",
-    "loss": "cross_entropy_weighted",
+    "loss": LOSS,
     "network": "shapedmlpnet",
     "normalization_strategy": "standardize",
     "optimizer": "sgd",
@@ -73,6 +77,9 @@ def to_trainer_config(config: dict) -> dict:
     missing = [name for name in HYPERPARAMETERS if name not in config]
     if missing:
         raise ValueError(f"LCBench configuration lacks {missing}; it needs all of {list(HYPERPARAMETERS)}")
+    if config.get("loss", LOSS) != LOSS:
+        raise ValueError(f"LCBench configuration asks for loss {config['loss']!r}; autodl's trainer minimises "
+                         f"{LOSS!r} only")
     return complete_config({
         "network": "mlp", "mlp_shape": "funnel", "activation": "relu", "mlp_batch_norm": "off",
         "mlp_layers": int(config["num_layers"]), "mlp_units": int(config["max_units"]),
