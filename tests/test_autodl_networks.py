@@ -2,7 +2,7 @@
 import pytest
 import torch
 
-from autodl.networks import ShapedMLP, ShapedResNet, build_network, shaped_dropout, shaped_widths
+from autodl.networks import ResBlock, ShapedMLP, ShapedResNet, _Shake, build_network, shaped_dropout, shaped_widths
 from autodl.space import SHAPES
 
 
@@ -65,3 +65,58 @@ def test_embeddings_enter_the_network():
     dense, indices = torch.randn(7, 3), torch.tensor([[0, 1]] * 7)
     assert net(dense, indices).shape == (7, 2)
     assert net.embed.out_extra == 4 + 2
+
+
+def _row_scale(out: torch.Tensor, base: torch.Tensor, direction: torch.Tensor) -> torch.Tensor:
+    """Per row, the s with out = base + s * direction (checking it is one number per row)."""
+    scale = ((out - base) * direction).sum(dim=1) / (direction * direction).sum(dim=1)   # least squares per row
+    assert torch.allclose(out, base + scale[:, None] * direction, atol=1e-5)
+    return scale
+
+
+def test_shake_shake_mixes_its_branches_randomly_in_training_and_by_their_mean_in_evaluation():
+    torch.manual_seed(0)
+    block = ResBlock(8, 8, "relu", 0.0, "shake_shake", 0.0)
+    x = torch.randn(4000, 8)
+    with torch.no_grad():
+        block.train()   # batch-norm statistics of the batch: the branches themselves are deterministic
+        a, b, skip = block.branch_a(x), block.branch_b(x), block.skip(x)
+        alphas = [_row_scale(block(x), skip + b, a - b) for _ in range(2)]
+        block.eval()
+        a_eval, b_eval = block.branch_a(x), block.branch_b(x)
+        assert torch.allclose(block(x), block.skip(x) + 0.5 * (a_eval + b_eval), atol=1e-6)  # E[alpha] = 1/2
+    for alpha in alphas:
+        assert alpha.min() >= 0 and alpha.max() <= 1 and alpha.std() > 0.2    # one alpha ~ U(0, 1) per row
+        assert abs(alpha.mean().item() - 0.5) < 0.03
+    assert not torch.allclose(alphas[0], alphas[1])                             # a new draw every pass
+
+
+def test_shake_shake_backward_uses_its_own_random_weights():
+    a = torch.randn(500, 4, requires_grad=True)
+    b = torch.randn(500, 4, requires_grad=True)
+    out = _Shake.apply(a, b)
+    out.sum().backward()
+    alpha = _row_scale(out.detach(), b.detach(), (a - b).detach())
+    beta = a.grad[:, 0]
+    assert torch.allclose(a.grad + b.grad, torch.ones_like(a.grad))
+    assert torch.allclose(a.grad, beta[:, None].expand_as(a.grad))            # one beta per row ...
+    assert beta.min() >= 0 and beta.max() <= 1 and beta.std() > 0.2            # ... drawn from U(0, 1) ...
+    assert abs(torch.corrcoef(torch.stack([alpha, beta]))[0, 1].item()) < 0.2  # ... independently of alpha
+
+
+def test_shake_drop_scales_the_branch_randomly_in_training_and_by_its_expectation_in_evaluation():
+    torch.manual_seed(0)
+    p = 0.5
+    block = ResBlock(8, 8, "relu", 0.0, "shake_drop", p)
+    x = torch.randn(4000, 8)
+    with torch.no_grad():
+        block.train()
+        branch, skip = block.branch_a(x), block.skip(x)
+        scale = _row_scale(block(x), skip, branch)
+        block.eval()
+        assert torch.allclose(block(x), block.skip(x) + (1 - p) * block.branch_a(x), atol=1e-6)
+    kept = torch.isclose(scale, torch.ones_like(scale))
+    assert 0.4 < kept.float().mean() < 0.6                                      # kept with probability 1 - p
+    dropped = scale[~kept]
+    assert dropped.min() >= -1 and dropped.max() <= 1 and dropped.std() > 0.4  # else alpha ~ U(-1, 1)
+    assert abs(scale.mean().item() - (1 - p)) < 0.05                            # E = (1 - p) + p * 0
