@@ -202,7 +202,19 @@ def _check_table_path(path: Path) -> bool:
         raise SuiteFileError(f"{path} is a folder, not a data file; name the CSV or parquet file")
     if not path.exists():
         raise SuiteFileError(f"{path} does not exist")
-    return name.endswith((".parquet", ".pq"))
+    parquet = name.endswith((".parquet", ".pq"))
+    if not parquet and b"\0" in _head(path):
+        raise SuiteFileError(f"{path} holds binary data, not CSV text: save it as a UTF-8 CSV")
+    return parquet
+
+
+def _head(path: Path, size: int = 8192) -> bytes:
+    """The first bytes of a CSV file, decompressed when it ends in .gz."""
+    try:
+        with (gzip.open(path) if path.name.lower().endswith(".gz") else path.open("rb")) as fh:
+            return fh.read(size)
+    except Exception as err:   # noqa: BLE001
+        raise _table_error(path, err) from None
 
 
 def _table_error(path: Path, err: Exception) -> SuiteFileError:

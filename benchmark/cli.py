@@ -20,27 +20,29 @@ def _ints(text: str) -> list[int]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m benchmark", description=__doc__)
-    sub = p.add_subparsers(dest="command", required=True)
+    from benchmark.checks import OneLineParser, finite_positive_float, non_negative_int, parse_folds, positive_int
+
+    p = OneLineParser(prog="python -m benchmark", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True, parser_class=OneLineParser)
 
     run = sub.add_parser("run", help="run every (framework, task, fold, seed) job; resumes an existing --out")
     run.add_argument("--suite", default="demo", help="demo, openml-cc18, amlb-classification, openml/t/<id> or a suite YAML")
     run.add_argument("--framework", default=DEFAULT_FRAMEWORKS, help=f"comma-separated (default {DEFAULT_FRAMEWORKS})")
     run.add_argument("--task", default=None, help="comma-separated task names or ids of the suite to run (default all)")
-    run.add_argument("--budget", type=float, default=30, help="seconds per job for fit + predict (production: 3600)")
-    run.add_argument("--cores", type=int, default=1, help="cores per job")
-    run.add_argument("--memory", type=int, default=4096, help="memory limit per job in MB")
-    run.add_argument("--gpus", type=int, default=0, help="GPUs per job")
-    run.add_argument("--seeds", type=int, default=1, help="number of seeds (0..N-1)")
-    run.add_argument("--folds", type=_ints, default=[0], help="folds, e.g. 0 or 0-9 or 0,3 (default 0)")
-    run.add_argument("--jobs", type=int, default=1, help="jobs in parallel on this machine (jobs x cores <= machine cores)")
+    run.add_argument("--budget", type=finite_positive_float, default=30, help="seconds per job for fit + predict (production: 3600)")
+    run.add_argument("--cores", type=positive_int, default=1, help="cores per job")
+    run.add_argument("--memory", type=positive_int, default=4096, help="memory limit per job in MB")
+    run.add_argument("--gpus", type=non_negative_int, default=0, help="GPUs per job")
+    run.add_argument("--seeds", type=positive_int, default=1, help="number of seeds (0..N-1)")
+    run.add_argument("--folds", type=parse_folds, default=[0], help="folds, e.g. 0 or 0-9 or 0,3 (default 0)")
+    run.add_argument("--jobs", type=positive_int, default=1, help="jobs in parallel on this machine (jobs x cores <= machine cores)")
     run.add_argument("--out", type=Path, default=None, help="run folder (default results/<suite>-<date>)")
     run.add_argument("--cache-dir", type=Path, default=None, help="OpenML cache root (default $OPENML_CACHE_DIR or ~/.cache/openml)")
     run.add_argument("--rerun-failed", action="store_true", help="run failed jobs again")
     run.add_argument("--executor", choices=["local", "slurm"], default="local")
     run.add_argument("--profile", type=Path, default=None, help="SLURM cluster profile YAML (with --executor slurm)")
     run.add_argument("--dry-run", action="store_true", help="plan (and with slurm write submission scripts) without running")
-    run.add_argument("--autodl-workers", type=int, default=1, help="SLURM: spread each autodl search over N array tasks")
+    run.add_argument("--autodl-workers", type=positive_int, default=1, help="SLURM: spread each autodl search over N array tasks")
     run.add_argument("--no-wait", action="store_true", help="SLURM: submit and return (follow with status, resume with run)")
 
     setup = sub.add_parser("setup", help="build each framework's own environment (idempotent)")
@@ -187,6 +189,9 @@ def main(argv=None) -> int:
     except (TaskError, RunError, IncompatibleRun, RunFolderInUse, OSError, ValueError) as err:
         print(f"error: {_one_line(err)}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:    # before any job started (jobs are stopped by the runner's own handler)
+        print("interrupted before any job started", file=sys.stderr)
+        return 130
     except Exception as err:  # noqa: BLE001 - a bug: one line for the user, the traceback kept in a file
         import tempfile
         import traceback

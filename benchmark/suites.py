@@ -1,21 +1,24 @@
-"""Suites: named lists of tasks. Everything is validated here, before any job starts.
+"""Suites: named lists of tasks. Their structure is checked here; their data in ``benchmark.checks``.
 
 - ``demo``, ``openml-cc18``, ``amlb-classification``: frozen in ``benchmark/suites/*.yaml``;
 - ``openml/t/<id>``: one OpenML task;
-- a path to a file suite ``{name: ..., datasets: [{name, path, target, test_path?}]}`` whose
-  data paths are relative to the YAML file.
+- a path to a file suite ``{name: ..., datasets: [{name, path, target, test_path?, folds?}]}`` whose
+  data paths are relative to the YAML file (read by ``autodl.suite_file``, the one reader).
+
+OpenML tasks are named by their dataset (read offline from openml-python's cache), ``t<id>`` when
+the task is not cached yet; ``--task`` takes that name, the task id or ``t<id>``.
 """
 from __future__ import annotations
 
 import os
+import re
 import socket
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
-from benchmark.tasks import (SKLEARN_DATASETS, TaskError, TaskSpec, configure_openml, openml_cached,
-                             read_table)
+from autodl import suite_file
+from benchmark.tasks import (N_FOLDS, SKLEARN_DATASETS, TaskError, TaskSpec, configure_openml, openml_cached,
+                             openml_task_info)
 
 SUITES_DIR = Path(__file__).parent / "suites"
 DEFAULT_CACHE = Path(os.environ.get("OPENML_CACHE_DIR", Path.home() / ".cache" / "openml"))
@@ -25,16 +28,33 @@ DEFAULT_CACHE = Path(os.environ.get("OPENML_CACHE_DIR", Path.home() / ".cache" /
 class Suite:
     name: str
     tasks: list[TaskSpec]
+    path: Path | None = None     # the suite file, for messages that name it
 
     def select(self, names: list[str] | None) -> "Suite":
+        """The tasks named (by name, OpenML task id or ``t<id>``), in the suite's order."""
         if not names:
             return self
-        known = {t.name for t in self.tasks} | {t.ref for t in self.tasks}
-        unknown = [n for n in names if n not in known]
+        chosen: dict[str, str] = {}          # task name -> how it was asked for
+        unknown = []
+        for asked in names:
+            task = next((t for t in self.tasks if asked in _aliases(t)), None)
+            if task is None:
+                unknown.append(asked)
+            elif task.name in chosen:
+                raise TaskError(f"--task names task {task.name} twice ({chosen[task.name]!r} and {asked!r}); "
+                                "name each task once")
+            else:
+                chosen[task.name] = asked
         if unknown:
             raise TaskError(f"unknown task(s) {', '.join(unknown)} in suite {self.name}; "
                             f"known: {', '.join(t.name for t in self.tasks)}")
-        return Suite(self.name, [t for t in self.tasks if t.name in names or t.ref in names])
+        return Suite(self.name, [t for t in self.tasks if t.name in chosen], self.path)
+
+
+def _aliases(task: TaskSpec) -> set[str]:
+    if task.source == "openml":
+        return {task.name, task.ref, f"t{task.ref}"}
+    return {task.name, task.ref}
 
 
 def builtin_suites() -> list[str]:
@@ -48,44 +68,73 @@ def resolve_suite(suite: str, cache_dir: str | Path | None = None) -> Suite:
         tid = suite.removeprefix("openml/t/")
         if not tid.isdigit():
             raise TaskError(f"bad OpenML task {suite!r}: expected openml/t/<integer id>, e.g. openml/t/31")
-        return Suite(suite, [_openml_task(int(tid), cache)])
+        return Suite(suite, openml_tasks([int(tid)], cache))
     if suite in builtin_suites():
         return _from_yaml(SUITES_DIR / f"{suite}.yaml", cache)
     path = Path(suite)
-    if path.suffix in (".yaml", ".yml"):
-        if not path.exists():
-            raise TaskError(f"suite file {path} does not exist")
+    if path.suffix in (".yaml", ".yml") or path.exists():
         return _from_yaml(path, cache)
     raise TaskError(f"unknown suite {suite!r}; use one of {', '.join(builtin_suites())}, "
                     "openml/t/<task id>, or a path to a suite YAML file")
 
 
-def _openml_task(tid: int, cache: str) -> TaskSpec:
-    return TaskSpec(name=f"t{tid}", source="openml", ref=str(tid), cache_dir=cache)
+def openml_tasks(ids: list[int], cache: str) -> list[TaskSpec]:
+    """OpenML tasks named by their cached dataset name (else ``t<id>``), unique within the list:
+    datasets sharing a name get ``-t<id>`` appended."""
+    infos = [openml_task_info(tid, cache) for tid in ids]
+    names = [_folder_name(name) or f"t{tid}" for (name, _), tid in zip(infos, ids)]
+    shared = {n for n in names if names.count(n) > 1}
+    return [TaskSpec(name=f"{n}-t{tid}" if n in shared else n, source="openml", ref=str(tid), cache_dir=cache,
+                     n_folds=folds or N_FOLDS) for n, (_, folds), tid in zip(names, infos, ids)]
+
+
+def name_openml_tasks(suite: Suite) -> Suite:
+    """The suite with its OpenML tasks named (and their folds counted) again from the cache, after a
+    prefetch filled it."""
+    openml = [t for t in suite.tasks if t.source == "openml"]
+    if not openml:
+        return suite
+    renamed = iter(openml_tasks([int(t.ref) for t in openml], openml[0].cache_dir))
+    return Suite(suite.name, [next(renamed) if t.source == "openml" else t for t in suite.tasks], suite.path)
+
+
+def _folder_name(name: str | None) -> str | None:
+    """A dataset name made safe as a folder name (OpenML names are mostly safe already)."""
+    if not name:
+        return None
+    safe = re.sub(r"[^A-Za-z0-9._()+=-]+", "_", name).strip("._") or None
+    return safe
 
 
 def _from_yaml(path: Path, cache: str) -> Suite:
     try:
-        doc = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as err:
-        raise TaskError(f"suite file {path} is not valid YAML: {err}".splitlines()[0]) from None
-    if not isinstance(doc, dict) or "name" not in doc:
-        raise TaskError(f"suite file {path} must be a mapping with 'name' and 'datasets' "
-                        "(a list of {name, path, target, test_path?})")
-    name = str(doc["name"])
-    if "openml_tasks" in doc:
-        return Suite(name, [_openml_task(int(t), cache) for t in doc["openml_tasks"]])
-    if "sklearn_datasets" in doc:
-        return Suite(name, [TaskSpec(name=d, source="sklearn", ref=d, target="class") for d in doc["sklearn_datasets"]
-                            if _known_sklearn(d)])
-    datasets = doc.get("datasets")
-    if not isinstance(datasets, list) or not datasets:
-        raise TaskError(f"suite file {path}: 'datasets' must be a non-empty list of {{name, path, target}}")
-    tasks = [_file_task(entry, path.parent.resolve(), path) for entry in datasets]
-    names = [t.name for t in tasks]
-    if len(set(names)) != len(names):
-        raise TaskError(f"suite file {path}: dataset names must be unique")
-    return Suite(name, tasks)
+        doc = suite_file.read_suite_yaml(path)
+        if "openml_tasks" in doc:
+            return Suite(_suite_name(doc, path), openml_tasks(_task_ids(doc["openml_tasks"], path), cache))
+        if "sklearn_datasets" in doc:
+            return Suite(_suite_name(doc, path), [TaskSpec(name=d, source="sklearn", ref=d, target="class")
+                                                  for d in doc["sklearn_datasets"] if _known_sklearn(d)])
+        parsed = suite_file.parse_file_suite(doc, path)
+    except suite_file.SuiteFileError as err:
+        raise TaskError(str(err)) from None
+    return Suite(parsed.name, [_file_task(entry) for entry in parsed.datasets], path)
+
+
+def _suite_name(doc: dict, path: Path) -> str:
+    name = doc.get("name", path.stem)
+    if not isinstance(name, str) or not name.strip():
+        raise TaskError(f"suite file {path}: 'name' must be a non-empty string")
+    return name
+
+
+def _task_ids(ids, path: Path) -> list[int]:
+    if not isinstance(ids, list) or not ids or not all(isinstance(t, int) and not isinstance(t, bool) and t > 0
+                                                       for t in ids):
+        raise TaskError(f"suite file {path}: 'openml_tasks' must be a non-empty list of OpenML task ids (integers)")
+    twice = sorted({t for t in ids if ids.count(t) > 1})
+    if twice:
+        raise TaskError(f"suite file {path}: OpenML task(s) {', '.join(map(str, twice))} listed twice; list each once")
+    return ids
 
 
 def _known_sklearn(name: str) -> bool:
@@ -94,22 +143,10 @@ def _known_sklearn(name: str) -> bool:
     return True
 
 
-def _file_task(entry: dict, base: Path, suite_path: Path) -> TaskSpec:
-    if not isinstance(entry, dict) or not {"name", "path", "target"} <= set(entry):
-        raise TaskError(f"suite file {suite_path}: each dataset needs 'name', 'path' and 'target', got {entry!r}")
-    data = base / entry["path"]
-    test = base / entry["test_path"] if entry.get("test_path") else None
-    for p in (data, test):
-        if p is not None and not p.exists():
-            raise TaskError(f"suite file {suite_path}: dataset {entry['name']!r}: file {p} does not exist")
-    for p in (data, test):
-        if p is not None:
-            columns = list(read_table(p, nrows=5).columns)
-            if entry["target"] not in columns:
-                raise TaskError(f"suite file {suite_path}: dataset {entry['name']!r}: target column "
-                                f"{entry['target']!r} not in {p.name} (columns: {', '.join(map(str, columns[:20]))})")
-    return TaskSpec(name=str(entry["name"]), source="file", ref=str(data), target=str(entry["target"]),
-                    test_path=str(test) if test else None)
+def _file_task(entry: suite_file.SuiteEntry) -> TaskSpec:
+    folds = 1 if entry.test_path else (entry.folds or N_FOLDS)
+    return TaskSpec(name=entry.name, source="file", ref=str(entry.path), target=entry.target,
+                    test_path=str(entry.test_path) if entry.test_path else None, n_folds=folds)
 
 
 # --- the OpenML cache ---------------------------------------------------------------------------
@@ -144,15 +181,15 @@ def prefetch(suite: Suite, progress=None) -> list[str]:
     return fetched
 
 
-def ensure_cached(suite: Suite) -> None:
-    """Fail before any job starts when OpenML tasks are missing and OpenML cannot be reached."""
+def ensure_cached(suite: Suite) -> list[str]:
+    """Fail before any job starts when OpenML tasks are missing and OpenML cannot be reached.
+    Returns the task ids fetched now (their tasks can then be named by their dataset)."""
     missing = missing_from_cache(suite)
     if not missing:
-        return
+        return []
     if openml_reachable():
-        prefetch(suite)
-        return
-    cache = suite.tasks[0].cache_dir
+        return prefetch(suite)
+    cache = next(t.cache_dir for t in suite.tasks if t.source == "openml")
     raise TaskError(f"OpenML task(s) {', '.join(missing)} are not in the cache {cache} and OpenML cannot be "
                     f"reached; on a machine with internet run: python -m benchmark prefetch --suite {suite.name} "
                     f"--cache-dir {cache}")

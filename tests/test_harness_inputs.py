@@ -15,7 +15,10 @@ from tests.openml_fixture import build_cache, iris_with_nominal
 
 
 def _error(capsys, *argv) -> str:
-    code = main(list(argv))
+    try:
+        code = main(list(argv))
+    except SystemExit as stop:       # argparse refuses a malformed value itself
+        code = stop.code
     err = capsys.readouterr().err
     assert code == 2, err
     assert err.startswith("error: ") and err.count("\n") == 1, err
@@ -63,7 +66,7 @@ def test_file_suite_target_missing(capsys, file_suite):
 
 
 def test_nonpositive_budget_and_too_many_cores(capsys, tmp_path):
-    assert "--budget must be a positive" in _error(capsys, "run", "--budget", "0", "--out", str(tmp_path))
+    assert "--budget: 0 is not a finite positive number" in _error(capsys, "run", "--budget", "0", "--out", str(tmp_path))
     assert "is not possible on this machine" in _error(capsys, "run", "--cores", str(os.cpu_count() + 1),
                                                         "--out", str(tmp_path))
     assert "would oversubscribe" in _error(capsys, "run", "--jobs", str(os.cpu_count() + 1), "--out", str(tmp_path))
@@ -103,8 +106,8 @@ def test_openml_task_runs_from_cache(tmp_path, openml_cache):
     assert code == 0
     from benchmark.results import read_results
     row = read_results(out).iloc[0]
-    assert row["id"] == "openml.org/t/59" and row["task"] == "t59" and row["acc"] > 0.8
-    assert pd.read_csv(out / "jobs/randomforest/t59/fold0_seed0/predictions.csv").shape == (15, 5)
+    assert row["id"] == "openml.org/t/59" and row["task"] == "iris" and row["acc"] > 0.8
+    assert pd.read_csv(out / "jobs/randomforest/iris/fold0_seed0/predictions.csv").shape == (15, 5)
 
 
 def test_openml_fold_matches_the_split_file(openml_cache):
