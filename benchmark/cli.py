@@ -42,7 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--executor", choices=["local", "slurm"], default="local")
     run.add_argument("--profile", type=Path, default=None, help="SLURM cluster profile YAML (with --executor slurm)")
     run.add_argument("--dry-run", action="store_true", help="plan (and with slurm write submission scripts) without running")
-    run.add_argument("--autodl-workers", type=positive_int, default=1, help="SLURM: spread each autodl search over N array tasks")
+    run.add_argument("--autodl-workers", type=int, default=1, help="SLURM: spread each autodl search over N array tasks")
     run.add_argument("--no-wait", action="store_true", help="SLURM: submit and return (follow with status, resume with run)")
 
     setup = sub.add_parser("setup", help="build each framework's own environment (idempotent)")
