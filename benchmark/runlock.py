@@ -27,26 +27,32 @@ class RunFolderInUse(RuntimeError):
 
 
 @contextmanager
-def hold_run_folder(run_dir: Path):
-    """Hold ``run_dir`` for this process; raise RunFolderInUse when another runner holds it."""
+def hold_run_folder(run_dir: Path, record: bool = True):
+    """Hold ``run_dir`` (created if missing) for this process; raise RunFolderInUse when another runner
+    holds it. ``record`` writes this runner into ``runner.json`` for the error message of others."""
     run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
     lock = FileLock(str(run_dir / LOCK_FILE), timeout=0)
     try:
-        if run_dir.is_dir():
-            lock.acquire()
-        else:
-            run_dir.mkdir(parents=True)
-            lock.acquire()
+        lock.acquire()
     except Timeout:
         raise RunFolderInUse(f"results folder {run_dir} is in use by another runner ({_holder(run_dir)}); wait for "
                              "it to finish, stop it, or use another --out") from None
     try:
-        holder = {"pid": os.getpid(), "host": socket.gethostname(), "argv": sys.argv,
-                  "started": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}
-        (run_dir / HOLDER_FILE).write_text(json.dumps(holder, indent=1))
+        if record:
+            holder = {"pid": os.getpid(), "host": socket.gethostname(), "argv": sys.argv,
+                      "started": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}
+            (run_dir / HOLDER_FILE).write_text(json.dumps(holder, indent=1))
         yield
     finally:
         lock.release()
+
+
+def ensure_not_in_use(run_dir: Path) -> None:
+    """Raise RunFolderInUse now when another runner holds ``run_dir`` (creates nothing)."""
+    if Path(run_dir).is_dir():
+        with hold_run_folder(run_dir, record=False):
+            pass
 
 
 def _holder(run_dir: Path) -> str:

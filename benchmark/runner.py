@@ -11,7 +11,7 @@ from benchmark.executors import Executor, LocalExecutor, LocalOptions
 from benchmark.interrupts import Interrupt, stop_on_signals
 from benchmark.jobs import Job, plan_jobs
 from benchmark.runfolder import open_run, pending_jobs
-from benchmark.runlock import hold_run_folder
+from benchmark.runlock import ensure_not_in_use, hold_run_folder
 from benchmark.suites import Suite, ensure_cached
 from frameworks.base import Constraint, SetupError
 from frameworks.registry import check_frameworks, get_framework
@@ -86,15 +86,18 @@ def prepare_frameworks(names: list[str], log=print) -> dict[str, str]:
     return errors
 
 
-def prepare(plan: RunPlan, executor: Executor, log=print) -> list[Job]:
+def prepare(plan: RunPlan, executor: Executor, log=print, interrupt: Interrupt | None = None) -> list[Job]:
     """With the folder held: open it, recover what an earlier invocation left, set frameworks up;
-    return the jobs still to run. Jobs of frameworks whose setup failed get ``setup`` rows here."""
+    return the jobs still to run. Jobs of frameworks whose setup failed get ``setup`` rows here,
+    unless the set-up was interrupted (SIGINT reaches its installers too): then nothing is run."""
     open_run(plan.out, plan.identity(), plan.invocation())
     elsewhere = executor.recover()
     todo = [j for j in pending_jobs(plan.out, plan.jobs(), plan.rerun_failed) if j.key not in elsewhere]
     if elsewhere:
         log(f"{len(elsewhere)} job(s) still queued or running elsewhere are not submitted again")
     errors = prepare_frameworks(sorted({j.framework for j in todo}), log)
+    if interrupt is not None and interrupt.signum:
+        return []
     for job in [j for j in todo if j.framework in errors]:
         record_failure(plan.out, job, "setup", errors[job.framework])
     return [j for j in todo if j.framework not in errors]
@@ -110,12 +113,13 @@ def run(plan: RunPlan, executor: Executor, on_row=None, on_start=None, log=print
     """Check everything, hold the run folder, run what is pending on ``executor`` until done or until
     SIGINT/SIGTERM (then running jobs are ended and stay pending). ``on_start(jobs)`` before the first
     job, ``on_row(row)`` after each."""
+    ensure_not_in_use(plan.out)      # a folder in use is refused at once, before the (possibly long) checks
     validate(plan, local=executor.local)
-    with hold_run_folder(plan.out):
-        jobs = prepare(plan, executor, log)
-        if on_start:
-            on_start(jobs)
-        with stop_on_signals(executor.cancel) as interrupt:
+    with hold_run_folder(plan.out), stop_on_signals(executor.cancel) as interrupt:
+        jobs = prepare(plan, executor, log, interrupt)
+        if not interrupt.signum:
+            if on_start:
+                on_start(jobs)
             executor.submit(jobs)
             executor.wait(on_row)
     return Outcome(jobs, interrupt)

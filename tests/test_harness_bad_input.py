@@ -151,6 +151,12 @@ def test_suite_file_structure_is_checked(data_dir, text, expected):
     assert expected in message and "\n" not in message and str(data_dir / "s.yaml") in message
 
 
+def test_unreadable_suite_file(data_dir):
+    (data_dir / "s.yaml").write_bytes(b"\xff\xfe\x00name")
+    with pytest.raises(SuiteFileError, match="cannot be read as text"):
+        read_suite_file(data_dir / "s.yaml")
+
+
 def test_suite_file_resolves_paths_and_folds(data_dir):
     (data_dir / "s.yaml").write_text("folds: 4\ndatasets:\n  - {name: a, path: iris.csv, target: class}\n"
                                      "  - {name: b, path: iris.csv, target: class, folds: 3}\n"
@@ -195,7 +201,8 @@ def test_missing_targets_are_refused_with_their_lines(tmp_path, data_dir):
 def test_single_class_and_rare_class_are_refused(tmp_path, data_dir):
     frame = iris_frame()
     _write(data_dir, "one.csv", frame.assign(**{"class": "setosa"}))
-    assert "has a single class ('setosa')" in refuse(tmp_path, "--suite", str(file_suite(data_dir, "path: one.csv, target: class")))
+    one = file_suite(data_dir, "path: one.csv, target: class")
+    assert "has a single class ('setosa')" in refuse(tmp_path, "--suite", str(one))
     rare = frame.copy()
     rare.loc[:2, "class"] = "rare"
     _write(data_dir, "rare.csv", rare)
