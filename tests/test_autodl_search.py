@@ -139,3 +139,46 @@ def test_crashing_evaluations_do_not_stop_the_search(tmp_path, iris_data, job_en
     assert max(e.info["t_start"] for e in oks) > min(e.info["t_end"] for e in crashes)  # went on after a crash
     assert outcome.brackets == 3 and len(outcome.evaluations) == 7 + 3 + 3
     assert Path(outcome.incumbent.model_path).exists()
+
+
+def _small_space(seed):
+    """Two hyperparameters: hpbandster's BOHB builds a budget's model once it has min_points_in_model good
+    results and more than 2 others (its KDEs need more points than dimensions)."""
+    from ConfigSpace import Float, Integer
+
+    space = ConfigurationSpace(seed=seed)
+    space.add([Float("lr", (1e-3, 0.1), log=True), Integer("mlp_units", (8, 64), log=True)])
+    return space
+
+
+def _model_based_search(run_dir, data_path, seed):
+    # budgets 1, 3, 9 epochs (eta 3): one bracket evaluates 9 configurations at 1 epoch, so BOHB's KDE
+    # for that budget exists after 4 + 3 results (min_points_in_model 4; hpbandster's default would be 3)
+    # and may propose the last two
+    settings = SearchSettings(n_workers=1, min_budget=1, max_budget=9, eta=3, max_iterations=1, keep_models=1,
+                              min_points_in_model=4, evaluation=EvaluationSettings(record_gradients=False, seed=seed))
+    return run_search(_small_space(seed), data_path, run_dir, time.time() + 150, settings,
+                      initial_configs=[{"lr": 0.01, "mlp_units": 16}])
+
+
+@pytest.mark.timeout(240)
+def test_bohb_reaches_model_based_proposals_and_a_seeded_search_repeats_them(tmp_path, iris_data):
+    np.random.seed(1)    # whatever numpy's global state was before, the search's seed decides
+    first = _model_based_search(tmp_path / "a", iris_data, seed=4)
+    np.random.seed(2)
+    again = _model_based_search(tmp_path / "b", iris_data, seed=4)
+    picks = [(e.config_id, e.budget, e.config, e.model_based) for e in first.evaluations]
+    assert len(picks) == 9 + 3 + 1 and {e.status for e in first.evaluations} == {"ok"}
+    assert picks[0][2] == {"lr": 0.01, "mlp_units": 16} and not picks[0][3]          # the portfolio first
+    model_based = [p for p in picks if p[3]]
+    assert model_based and all(config_id[2] >= 7 for config_id, *_ in model_based)  # only once the KDE exists
+    logged = [json.loads(line) for line in (tmp_path / "a" / "configs.json").read_text().splitlines()]
+    assert sum(bool(entry[2].get("model_based_pick")) for entry in logged) == len({p[0] for p in model_based})
+    assert [(e.config_id, e.budget, e.config, e.model_based) for e in again.evaluations] == picks
+    assert [e.loss for e in again.evaluations] == [e.loss for e in first.evaluations]
+
+
+def test_bohb_model_settings_reach_hpbandsters_config_generator():
+    settings = SearchSettings(min_points_in_model=40, random_fraction=0.5)
+    generator = PortfolioFirst(build_space(seed=0), [], **settings.bohb_options())
+    assert generator.model.min_points_in_model == 40 and generator.model.random_fraction == 0.5
