@@ -11,14 +11,6 @@ from pathlib import Path
 DEFAULT_FRAMEWORKS = "constantpredictor,randomforest,lightgbm,autodl"
 
 
-def _ints(text: str) -> list[int]:
-    out = []
-    for part in text.split(","):
-        lo, _, hi = part.partition("-")
-        out += list(range(int(lo), int(hi) + 1)) if hi else [int(lo)]
-    return out
-
-
 def build_parser() -> argparse.ArgumentParser:
     from benchmark.checks import OneLineParser, finite_positive_float, non_negative_int, parse_folds, positive_int
 
@@ -65,11 +57,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def cmd_run(args) -> int:
+    from benchmark.checks import RunError
     from benchmark.execute import Limits
     from benchmark.runner import RunPlan
     from benchmark.suites import resolve_suite
     from frameworks.base import Constraint
 
+    slurm_only = [flag for flag, used in (("--profile", args.profile is not None), ("--no-wait", args.no_wait),
+                                          ("--autodl-workers", args.autodl_workers != 1)) if used]
+    if args.executor != "slurm" and slurm_only:
+        raise RunError(f"{', '.join(slurm_only)} only apply with --executor slurm; add --executor slurm or drop them")
     suite = resolve_suite(args.suite, args.cache_dir)
     suite = suite.select(args.task.split(",") if args.task else None)
     frameworks = [f.strip() for f in args.framework.split(",") if f.strip()]
@@ -82,7 +79,7 @@ def cmd_run(args) -> int:
         from slurm.executor import run_slurm  # noqa: PLC0415 - optional backend
         return run_slurm(plan, args)
     if args.dry_run:
-        from benchmark.runner import validate
+        from benchmark.checks import validate
         validate(plan)
         print(f"{len(plan.jobs())} jobs: {len(frameworks)} frameworks x {len(suite.tasks)} tasks x "
               f"{len(plan.folds)} folds x {len(plan.seeds)} seeds, {args.jobs} at a time, into {out}")
@@ -178,7 +175,7 @@ def cmd_report(args) -> int:
 def main(argv=None) -> int:
     from benchmark.runfolder import IncompatibleRun
     from benchmark.runlock import RunFolderInUse
-    from benchmark.runner import RunError
+    from benchmark.checks import RunError
     from benchmark.tasks import TaskError
 
     args = build_parser().parse_args(argv)

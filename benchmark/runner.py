@@ -2,23 +2,19 @@
 the pending jobs to an executor (``benchmark.executors``) and stop cleanly on SIGINT/SIGTERM."""
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from benchmark.checks import validate
 from benchmark.execute import Limits, record_failure
 from benchmark.executors import Executor, LocalExecutor, LocalOptions
 from benchmark.interrupts import Interrupt, stop_on_signals
 from benchmark.jobs import Job, plan_jobs
 from benchmark.runfolder import open_run, pending_jobs
 from benchmark.runlock import ensure_not_in_use, hold_run_folder
-from benchmark.suites import Suite, ensure_cached
+from benchmark.suites import Suite
 from frameworks.base import Constraint, SetupError
-from frameworks.registry import check_frameworks, get_framework
-
-
-class RunError(ValueError):
-    """A run cannot start as asked; the message says how to fix it."""
+from frameworks.registry import get_framework
 
 
 @dataclass
@@ -44,30 +40,6 @@ class RunPlan:
     def invocation(self) -> dict:
         return {"frameworks": self.frameworks, "tasks": [t.name for t in self.suite.tasks],
                 "folds": self.folds, "seeds": self.seeds, "parallel": self.parallel}
-
-
-def validate(plan: RunPlan, local: bool = True, check_cache: bool = True) -> None:
-    """Every check that needs no compute, with a message naming the fix. ``local=False`` (a cluster
-    executor) leaves cores to the cluster; ``check_cache=False`` (a dry run) needs no OpenML data."""
-    check_frameworks(plan.frameworks)
-    c = plan.constraint
-    if c.budget_s <= 0:
-        raise RunError(f"--budget must be a positive number of seconds, got {c.budget_s}")
-    if c.memory_mb <= 0:
-        raise RunError(f"--memory must be positive (MB), got {c.memory_mb}")
-    cpus = (os.cpu_count() or 1) if local else max(c.cores, 1)
-    if c.cores < 1 or c.cores > cpus:
-        raise RunError(f"--cores {c.cores} is not possible on this machine with {cpus} cores; use 1..{cpus}")
-    if local and (plan.parallel < 1 or plan.parallel * c.cores > cpus):
-        raise RunError(f"--jobs {plan.parallel} x --cores {c.cores} would oversubscribe the {cpus} cores of this "
-                       f"machine; use --jobs {max(1, cpus // c.cores)} or fewer")
-    bad_folds = [f for f in plan.folds for t in plan.suite.tasks if not 0 <= f < t.n_folds]
-    if bad_folds:
-        raise RunError(f"--folds {sorted(set(bad_folds))} out of range: tasks have folds 0..{plan.suite.tasks[0].n_folds - 1}")
-    if not plan.seeds:
-        raise RunError("--seeds must be at least 1")
-    if check_cache:
-        ensure_cached(plan.suite)
 
 
 def prepare_frameworks(names: list[str], log=print) -> dict[str, str]:
@@ -114,7 +86,7 @@ def run(plan: RunPlan, executor: Executor, on_row=None, on_start=None, log=print
     SIGINT/SIGTERM (then running jobs are ended and stay pending). ``on_start(jobs)`` before the first
     job, ``on_row(row)`` after each."""
     ensure_not_in_use(plan.out)      # a folder in use is refused at once, before the (possibly long) checks
-    validate(plan, local=executor.local)
+    validate(plan, local=executor.local, log=log)
     with hold_run_folder(plan.out), stop_on_signals(executor.cancel) as interrupt:
         jobs = prepare(plan, executor, log, interrupt)
         if not interrupt.signum:

@@ -32,7 +32,8 @@ from benchmark.jobs import Job
 from benchmark.results import read_results
 from benchmark.runfolder import RUN_FILE, pending_jobs
 from benchmark.progress import outcome
-from benchmark.runner import RunError, RunPlan, run, validate
+from benchmark.checks import RunError, validate
+from benchmark.runner import RunPlan, run
 from slurm import ledger, queue
 from slurm.arrays import array_tasks, split_arrays
 from slurm.profile import DEFAULT_MAX_ARRAY_SIZE, ClusterProfile, load_profile

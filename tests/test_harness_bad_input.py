@@ -66,6 +66,9 @@ def file_suite(folder: Path, entry: str, extra: str = "") -> Path:
     (["--framework", "lightgbm,lightgbm"], "--framework names lightgbm twice; name each framework once"),
     (["--framework", ","], "--framework names no framework"),
     (["--task", "iris,wine,iris"], "--task names task iris twice"),
+    (["--no-wait"], "--no-wait only apply with --executor slurm"),
+    (["--profile", "slurm/profiles/local-test.yaml", "--autodl-workers", "2"],
+     "--profile, --autodl-workers only apply with --executor slurm"),
 ])
 def test_options_are_refused(tmp_path, args, expected):
     # refuse() passes --framework constantpredictor first: a later --framework replaces it
