@@ -33,11 +33,13 @@ def write_lcbench_json(path: Path, *, datasets: int = 2, configs: int = 30, epoc
     return path
 
 
-def run_bohb(folder: Path, *, n_iterations: int = 12) -> Path:
+def run_bohb(folder: Path, *, n_iterations: int = 12, memout_from_layers: int | None = None) -> Path:
     """A real BOHB run (hpbandster 0.7.4, json_result_logger) on a cheap function.
 
     The space has a conditional hyperparameter (momentum only for sgd), so the log holds
-    configurations where it is inactive.
+    configurations where it is inactive. With ``memout_from_layers``, configurations with that many
+    layers or more end as autodl's worker records an evaluation stopped for memory: status
+    ``memout`` and a placeholder loss worse than any measured one.
     """
     import ConfigSpace as CS
     import hpbandster.core.nameserver as hpns
@@ -59,8 +61,10 @@ def run_bohb(folder: Path, *, n_iterations: int = 12) -> Path:
 
     class Quadratic(Worker):
         def compute(self, config, budget, **kwargs):
+            if memout_from_layers is not None and config["num_layers"] >= memout_from_layers:
+                return {"loss": 10.0, "info": {"status": "memout", "error": "evaluation exceeded 600 MB"}}
             loss = (np.log10(config["lr"]) + 2) ** 2 + 0.2 * abs(config["num_layers"] - 3) + 1.0 / budget
-            return {"loss": float(loss), "info": {}}
+            return {"loss": float(loss), "info": {"status": "ok"}}
 
     folder.mkdir(parents=True, exist_ok=True)
     space.to_json(folder / "configspace.json")

@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 from autodl.importance.__main__ import main
+from autodl.importance.data import load
 from tests.importance_fixtures import run_bohb, write_lcbench_json
 
 REPO = Path(__file__).resolve().parents[1]
@@ -39,6 +40,21 @@ def test_run_folder_ranks_the_hyperparameter_that_matters_first(bohb_run, tmp_pa
     assert rows["importance"].notna().all()
     assert (tmp_path / "importance.png").stat().st_size > 0
     assert "| budget | hyperparameter | fANOVA | LPI |" in (tmp_path / "importance.md").read_text()
+
+
+@pytest.mark.timeout(120)
+def test_evaluations_without_a_measured_loss_are_left_out(tmp_path, capsys):
+    """Evaluations stopped for memory (here: every configuration with 4 or 5 layers) carry a placeholder
+    loss; counted as measurements they would make num_layers look like what matters."""
+    run = run_bohb(tmp_path / "memout", memout_from_layers=4)
+    results = [json.loads(line) for line in (run / "results.json").read_text().splitlines()]
+    memouts = sum(r[3]["info"]["status"] == "memout" for r in results)
+    assert 0 < memouts < len(results)
+    study = load(run)
+    assert len(study.evaluations) == len(results) - memouts
+    assert any(f"{memouts} evaluation(s) without a measured loss left out ({memouts} memout)" in n for n in study.notes)
+    assert main([str(run), "--budget", "9", "--out", str(tmp_path / "out"), "--trees", "16"]) == 0
+    assert ranked(capsys.readouterr().out, "9", "fANOVA")[0] == "lr"
 
 
 def test_lcbench_json_writes_ranking_and_both_figures(tmp_path, capsys):
@@ -79,7 +95,7 @@ def test_run_folder_without_finished_evaluations(tmp_path, capsys):
     failed = [[0, 0, 0], 3.0, {"submitted": 0, "started": 0, "finished": 1}, None, "Traceback: out of memory"]
     (tmp_path / "results.json").write_text(json.dumps(failed) + "\n")
     assert main([str(tmp_path), "--budget", "3"]) == 2
-    assert "no finished evaluations (1 failed or unfinished in results.json)" in capsys.readouterr().err
+    assert "no finished evaluations (1 exception in results.json)" in capsys.readouterr().err
 
 
 def test_folder_that_is_not_a_run(tmp_path, capsys):

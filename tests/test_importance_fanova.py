@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 from sklearn.tree import DecisionTreeRegressor
 
-from autodl.importance.fanova import FANOVA, _TreeDecomposition, tree_partition
+from autodl.importance.fanova import FANOVA, Columns, _TreeDecomposition, tree_partition
 from autodl.importance.params import Param, encode_configs
 
 
@@ -52,10 +52,63 @@ def test_categorical_and_log_hyperparameters_are_uniform_over_their_encoding():
 
     X = encode_configs(pd.DataFrame(configs), params)
     y = np.where(X[:, 0] == 2, 3.0, 0.0)
-    model = FANOVA(X, y, [p.bounds() for p in params], [p.name for p in params], n_trees=16)
+    model = FANOVA(X, y, [p.bounds() for p in params], [p.name for p in params], categories=[3, None], n_trees=16)
     main = model.main_effects()
     assert main["opt"][0] == pytest.approx(1.0, abs=1e-9)
     assert main["lr"][0] == pytest.approx(0.0, abs=1e-9)
+
+
+def _categorical_grid():
+    """Every (category, x) combination: 3 categories x 8 values of x in (0, 1), x's midpoints fall on 0.5."""
+    cat, x = np.meshgrid(np.arange(3.0), (np.arange(8) + 0.5) / 8, indexing="ij")
+    return np.column_stack([cat.ravel(), x.ravel()])
+
+
+def test_a_split_on_a_categorical_sends_one_category_one_way_and_leaves_sets_not_intervals():
+    X = _categorical_grid()
+    y = (X[:, 0] == 1).astype(float)             # only the middle category differs
+    columns = Columns.of([3, None])
+    tree = DecisionTreeRegressor(max_depth=1).fit(columns.expand(X), y)
+    part = tree_partition(tree, np.array([[-0.5, 2.5], [0.0, 1.0]]), columns)
+    sets = sorted(tuple(np.flatnonzero(mask)) for mask in part.categories[0])
+    assert sets == [(0, 2), (1,)]                # one split isolates it: {0, 2} is no interval of indices
+
+
+def test_single_tree_decomposition_with_a_categorical_is_exact():
+    # f = [cat = 1] + 2 [x > 0.5] [cat != 2], cat uniform on {0, 1, 2}, x ~ U(0, 1). By hand: mean 1,
+    # V = 4/3; marginal of cat: 1, 2, 0 -> V_cat = 2/3; marginal of x: 1/3, 5/3 -> V_x = 4/9; V_cat,x = 2/9.
+    X = _categorical_grid()
+    y = (X[:, 0] == 1) + 2.0 * (X[:, 1] > 0.5) * (X[:, 0] != 2)
+    columns = Columns.of([3, None])
+    bounds = np.array([[-0.5, 2.5], [0.0, 1.0]])
+    tree = _TreeDecomposition(tree_partition(DecisionTreeRegressor().fit(columns.expand(X), y), bounds, columns),
+                              bounds)
+    assert tree.mean == pytest.approx(1.0)
+    assert tree.total_variance == pytest.approx(4 / 3)
+    assert tree.main_effect(0) == pytest.approx(2 / 3)
+    assert tree.main_effect(1) == pytest.approx(4 / 9)
+    assert tree.pair_effect(0, 1) == pytest.approx(2 / 9)
+
+
+def test_a_categoricals_importance_does_not_depend_on_the_order_of_its_choices():
+    # 5 categories with alternating effects 0, 1, 0, 1, 0 plus x: by hand Var(effect) = 0.24, Var(x) = 1/12,
+    # so the categorical explains 0.24 / (0.24 + 1/12) = 0.742 of the variance.
+    rng = np.random.default_rng(0)
+    effects = np.array([0.0, 1.0, 0.0, 1.0, 0.0])
+    cat, x = rng.integers(0, 5, 80), rng.uniform(size=80)
+    y = effects[cat] + x + rng.normal(0, 0.05, 80)
+    bounds = [[-0.5, 4.5], [0.0, 1.0]]
+    relabel = np.array([0, 3, 1, 4, 2])          # the same categories listed in another order (effects sorted)
+    importance = {}
+    for name, codes in (("listed", cat), ("relabelled", relabel[cat])):
+        X = np.column_stack([codes, x])
+        categorical = FANOVA(X, y, bounds, ["cat", "x"], categories=[5, None], n_trees=32, seed=0)
+        ordered = FANOVA(X, y, bounds, ["cat", "x"], n_trees=32, seed=0)   # indices taken as numbers
+        importance[name] = categorical.main_effects()["cat"][0], ordered.main_effects()["cat"][0]
+    assert importance["listed"][0] == pytest.approx(importance["relabelled"][0], abs=0.005)   # ties aside, the same
+    assert importance["listed"][0] == pytest.approx(0.742, abs=0.05)
+    # what treating the indices as ordered numbers would do: the answer depends on how choices are listed
+    assert abs(importance["listed"][1] - importance["relabelled"][1]) > 0.2
 
 
 def test_inactive_values_are_imputed_with_the_default():

@@ -37,6 +37,7 @@ def analyse(study: Study, budgets: list[float], *, n_trees: int = 64, seed: int 
         raise InputError("every hyperparameter is constant in the data; nothing varies, so nothing can be ranked")
     bounds = np.array([p.bounds() for p in params])
     names = [p.name for p in params]
+    categories = [len(p.choices) if p.kind == "categorical" else None for p in params]
     rows, pair_rows = [], []
     for budget in budgets:
         for group in study.groups:
@@ -53,7 +54,7 @@ def analyse(study: Study, budgets: list[float], *, n_trees: int = 64, seed: int 
                 notes.append(f"note: {where}: {len(y)} evaluations for {len(params)} hyperparameters; "
                              "the surrogate sees too little data for reliable importances")
             X = encode_configs(configs, params)
-            model = FANOVA(X, y, bounds, names, n_trees=n_trees, seed=seed)
+            model = FANOVA(X, y, bounds, names, categories=categories, n_trees=n_trees, seed=seed)
             for name, (mean, std) in model.main_effects().items():
                 rows.append((budget, group, "fanova", name, mean, std))
             if pairs:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -110,21 +111,41 @@ def _autodl_space_params(configs: pd.DataFrame) -> list[Param] | None:
     return [p for p in params_from_configspace(space) if p.name in configs.columns]
 
 
+def evaluation_outcome(result, exception) -> str:
+    """'ok', or why an evaluation has no loss to learn from: the worker's status (crash, timeout, memout,
+    skipped: autodl records those with the worst loss as a placeholder), 'exception', or 'no loss'."""
+    if exception:
+        return "exception"
+    status = ((result or {}).get("info") or {}).get("status", "ok")
+    if status != "ok":
+        return str(status)
+    loss = (result or {}).get("loss")
+    if loss is None or not math.isfinite(float(loss)):
+        return "no loss"
+    return "ok"
+
+
 def load_autodl_run(run: Path) -> Study:
+    """Finished evaluations of a BOHB run; the others (crashed, out of memory, cut by the deadline,
+    skipped) are left out: their recorded loss is a placeholder, not a measurement."""
     folder = _find_logger_folder(run)
     configs = {tuple(entry[0]): entry[1] for entry in _read_json_lines(folder / "configs.json")}
-    rows, failed = [], 0
-    for config_id, budget, _stamps, result, _exception in _read_json_lines(folder / "results.json"):
-        loss = (result or {}).get("loss")
-        if loss is None or not math.isfinite(float(loss)):
-            failed += 1
+    rows, left_out = [], Counter()
+    for config_id, budget, _stamps, result, exception in _read_json_lines(folder / "results.json"):
+        outcome = evaluation_outcome(result, exception)
+        if outcome != "ok":
+            left_out[outcome] += 1
             continue
-        rows.append({"group": "run", "budget": float(budget), "config_id": str(tuple(config_id)), "y": float(loss)})
+        rows.append({"group": "run", "budget": float(budget), "config_id": str(tuple(config_id)),
+                     "y": float(result["loss"])})
+    kinds = ", ".join(f"{n} {kind}" for kind, n in sorted(left_out.items()))
     if not rows:
-        raise InputError(f"{folder}: no finished evaluations ({failed} failed or unfinished in results.json); "
+        raise InputError(f"{folder}: no finished evaluations ({kinds or 'none'} in results.json); "
                          "wait for the run to finish some evaluations or pass another run folder")
     table = pd.DataFrame.from_dict({str(k): v for k, v in configs.items()}, orient="index")
     notes: list[str] = []
+    if left_out:
+        notes.append(f"note: {sum(left_out.values())} evaluation(s) without a measured loss left out ({kinds})")
     return Study("autodl-run", "loss", False, _run_params(folder, table, notes), "epochs",
                  pd.DataFrame(rows), {"run": table}, notes)
 

@@ -39,7 +39,11 @@ class Param:
 
     @property
     def impute_value(self):
-        """Value used where the hyperparameter is inactive (absent from a configuration)."""
+        """Value used where the hyperparameter is inactive (absent from a configuration): its default.
+
+        This is the reference treatment: the fANOVA authors' tools (pimp, CAVE) impute inactive
+        values with ``ConfigSpace.util.impute_inactive_values(config)`` (strategy "default") before
+        fitting fANOVA. Without a default (ranges inferred from data) the mode or median stands in."""
         if self.default is not None:
             return self.default
         if self.kind == "categorical":
