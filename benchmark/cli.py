@@ -1,4 +1,4 @@
-"""``python -m benchmark``: run, setup, prefetch, table, report, status."""
+"""``python -m benchmark``: run, setup, prefetch, table, report, status, lcbench."""
 from __future__ import annotations
 
 import argparse
@@ -53,6 +53,8 @@ def build_parser() -> argparse.ArgumentParser:
     rep = sub.add_parser("report", help="HTML report with tables, statistics and plots")
     rep.add_argument("run_dirs", type=Path, nargs="+")
     rep.add_argument("--out", type=Path, default=None)
+    from benchmark.lcbench import add_parser as add_lcbench_parser
+    add_lcbench_parser(sub)
     return p
 
 
@@ -177,10 +179,11 @@ def main(argv=None) -> int:
     from benchmark.runlock import RunFolderInUse
     from benchmark.checks import RunError
     from benchmark.tasks import TaskError
+    from benchmark.lcbench import cmd_lcbench
 
     args = build_parser().parse_args(argv)
     handler = {"run": cmd_run, "setup": cmd_setup, "prefetch": cmd_prefetch, "table": cmd_table,
-               "status": cmd_status, "report": cmd_report}[args.command]
+               "status": cmd_status, "report": cmd_report, "lcbench": cmd_lcbench}[args.command]
     try:
         return handler(args)
     except (TaskError, RunError, IncompatibleRun, RunFolderInUse, OSError, ValueError) as err:

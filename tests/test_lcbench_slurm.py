@@ -1,21 +1,18 @@
 """LCBench sampling on the harness side (``benchmark.lcbench``): a SLURM array on the project's single-node
 cluster writes the same records as autodl's own local sampler."""
-import argparse
 import json
 
 import pytest
 
 from autodl.lcbench.cli import main as autodl_lcbench
-from benchmark.lcbench import add_parser, cmd_lcbench
+from benchmark.cli import main as benchmark_main
 from tests.lcbench_fixtures import tiny_suite
 from tests.slurm_fixtures import LOCAL_PROFILE, slurm_cluster  # noqa: F401 - fixture
 
 
 def lcbench(*argv: str) -> int:
     """``python -m benchmark lcbench ARGV`` in this process."""
-    parser = argparse.ArgumentParser()
-    add_parser(parser.add_subparsers(dest="command"))
-    return cmd_lcbench(parser.parse_args(["lcbench", *argv]))
+    return benchmark_main(["lcbench", *argv])
 
 
 @pytest.mark.slurm
