@@ -15,6 +15,7 @@ import psutil
 import pytest
 
 from benchmark.results import COLUMNS, read_results
+from tests.harness_fixtures import job_processes
 
 SLOW = "tests.adapters:Slow"
 
@@ -42,15 +43,6 @@ def _markers(out: Path) -> list[Path]:
     return list((out / "jobs").glob("*/*/*/running.json"))
 
 
-def _job_processes(out: Path) -> list[psutil.Process]:
-    procs = []
-    for p in psutil.process_iter(["cmdline"]):
-        cmd = " ".join(p.info["cmdline"] or [])
-        if "benchmark.job_process" in cmd and str(out) in cmd:
-            procs.append(p)
-    return procs
-
-
 def _status(out: Path) -> str:
     done = subprocess.run([sys.executable, "-m", "benchmark", "status", str(out)], capture_output=True, text=True,
                           timeout=60)
@@ -75,7 +67,7 @@ def test_second_runner_is_refused_and_the_lock_dies_with_its_holder(tmp_path, jo
     lines = second.stderr.strip().splitlines()
     assert len(lines) == 1 and str(out) in lines[0] and f"pid {first.pid}" in lines[0] and "started" in lines[0]
     assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*")) == before   # nothing touched
-    assert psutil.pid_exists(marker["pid"]) and _job_processes(out)                   # first runner's job untouched
+    assert psutil.pid_exists(marker["pid"]) and job_processes(out)                   # first runner's job untouched
     # readers keep working on a folder in use
     assert "1 running" in _status(out)
     table = subprocess.run([sys.executable, "-m", "benchmark", "table", str(out)], capture_output=True, text=True)
@@ -103,7 +95,7 @@ def test_interrupt_stops_the_run_and_leaves_jobs_pending(tmp_path, job_env, sig,
     assert time.monotonic() - t0 < 5 + 10                  # kill grace + 10 s
     assert "0 of 3 jobs recorded, 3 pending" in stderr and "resume with: python -m benchmark run" in stderr
     assert f"--out {out}" in stderr
-    assert not _job_processes(out) and not scratch.exists() and not _markers(out)
+    assert not job_processes(out) and not scratch.exists() and not _markers(out)
     assert read_results(out).empty                          # no failure row: the job is pending
     assert _status(out).endswith("0 done, 0 failed, 0 queued, 0 running, 3 pending (of 3)")
     resumed = subprocess.run(_cmd(out, seeds=3), env=_env(0.1), capture_output=True, text=True, timeout=180)
@@ -116,7 +108,7 @@ def test_job_of_a_sigkilled_runner_ends_itself(tmp_path, job_env):
     runner, marker = _start_runner(out, 60)
     runner.send_signal(signal.SIGKILL)
     runner.wait()
-    _wait_for(lambda: not _job_processes(out), timeout=10, what="the orphaned job to end itself")
+    _wait_for(lambda: not job_processes(out), timeout=10, what="the orphaned job to end itself")
     assert not Path(marker["scratch"]).exists() and not _markers(out)
     assert "0 running, 2 pending" in _status(out)
 

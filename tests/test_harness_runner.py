@@ -8,7 +8,6 @@ import sys
 import time
 from pathlib import Path
 
-import psutil
 import pytest
 
 from benchmark.execute import Limits, execute_job
@@ -18,6 +17,7 @@ from benchmark.executors import LocalExecutor
 from benchmark.runner import RunPlan, prepare, run_local
 from benchmark.suites import resolve_suite
 from frameworks.base import Constraint
+from tests.harness_fixtures import job_processes
 
 FAST = Limits(startup_s=8, kill_grace_s=2)
 
@@ -64,7 +64,7 @@ def test_hang_is_killed_as_timeout(tmp_path, job_env):
     row = execute_job(tmp_path, _job("tests.adapters:Hang", budget=1), Limits(startup_s=4, kill_grace_s=1))
     assert row["failure"] == "timeout" and "wall-clock limit" in row["info"]
     assert time.monotonic() - t0 < 30
-    assert not _job_processes(tmp_path)
+    assert not job_processes(tmp_path)
     scratch = Path((tmp_path / "jobs/tests.adapters:Hang/iris/fold0_seed0/scratch.txt").read_text())
     assert scratch.name and not scratch.exists() and not scratch.parent.exists()
 
@@ -73,7 +73,7 @@ def test_memory_limit(tmp_path, job_env):
     row = execute_job(tmp_path, _job("tests.adapters:MemoryHog", budget=30, memory_mb=600), FAST)
     assert row["failure"] == "memory" and "600 MB" in row["info"]
     assert row["peak_memory_mb"] > 600
-    assert not _job_processes(tmp_path)
+    assert not job_processes(tmp_path)
 
 
 def test_one_crash_does_not_stop_the_others(tmp_path, job_env):
@@ -83,15 +83,6 @@ def test_one_crash_does_not_stop_the_others(tmp_path, job_env):
     df = read_results(tmp_path)
     assert sorted(df.groupby("framework")["failure"].apply(lambda s: s.fillna("").tolist()).items()) == [
         ("constantpredictor", ["", ""]), ("tests.adapters:Crash", ["exception", "exception"])]
-
-
-def _job_processes(run_dir: Path) -> list:
-    out = []
-    for p in psutil.process_iter(["cmdline"]):
-        cmd = " ".join(p.info["cmdline"] or [])
-        if "benchmark.job_process" in cmd and str(run_dir) in cmd:
-            out.append(p)
-    return out
 
 
 def _raw_rows(run_dir: Path) -> list[str]:
