@@ -50,6 +50,8 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, default=10)
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
+    # started in the background (`nohup ... &`), this process and its children would ignore SIGINT
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     rng = random.Random(args.seed)
     work = Path(tempfile.mkdtemp(prefix="chaos-"))
     scratch_root = work / "tmp"
