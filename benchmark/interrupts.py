@@ -3,7 +3,7 @@
 The first signal calls ``on_stop`` once (the executor stops scheduling and ends its running jobs,
 which stay pending) and is remembered, so the runner exits with 128 + its number once the jobs are
 down; a second signal only says that the runner is stopping. Handlers are installed only in the main
-thread and restored afterwards.
+thread and restored afterwards; a signal that the process inherited as ignored stays ignored.
 """
 from __future__ import annotations
 
@@ -46,7 +46,8 @@ def stop_on_signals(on_stop):
             print("still stopping (running jobs get SIGTERM, then SIGKILL after the grace period)",
                   file=sys.stderr, flush=True)
 
-    previous = {s: signal.signal(s, handler) for s in SIGNALS}
+    # a signal the runner was started to ignore (e.g. SIGINT of a background job of a shell) stays ignored
+    previous = {s: signal.signal(s, handler) for s in SIGNALS if signal.getsignal(s) is not signal.SIG_IGN}
     try:
         yield interrupt
     finally:
