@@ -1,0 +1,225 @@
+"""autodl's resources through the harness's own adapters (not a test): cores, start-up, memory.
+
+Each job runs in its own process (``frameworks.registry`` adapter, as a harness job would,
+with ``Constraint(budget, cores, memory)``) while this script samples its whole process
+tree with psutil every ``--interval`` seconds:
+
+- busy processes: processes with a thread in the kernel's run queue (state R: running, or
+  waiting for a core), read from ``/proc/<pid>/task/*/stat``: the demand for cores whatever
+  else the machine runs; reported as the mean, the maximum and the share of samples with
+  more busy processes than cores;
+- CPU / wall: the tree's CPU time (live processes plus reaped children) over the fit's wall
+  time; a job that keeps to its cores stays at or below ``cores``;
+- peak memory: the harness's measure (sum of RSS over the tree) and the sum of PSS
+  (shared pages counted once, what the machine really holds);
+- for autodl, read from its run directory: the time from ``fit``'s start to the first
+  network result, the first traditional learner (and the first gradient-boosting one), the
+  first ensemble, and how many evaluations finished.
+
+Jobs run one after another in one invocation so their figures sit side by side::
+
+    .venv/bin/python bench/bench_autodl_resources.py --jobs autodl:1,lightgbm:1 --budget 60 --rows 3000
+    .venv/bin/python bench/bench_autodl_resources.py --jobs lightgbm:2,autodl:1,autodl:2,autodl:4 \
+        --rows 70000 --cols 784 --classes 10 --budget 180 --memory 8000
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import psutil
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+GRADIENT_BOOSTING = ("lightgbm", "catboost")
+
+
+def make_data(rows: int, cols: int, classes: int, seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A generated dataset (train, test) with a target column ``class``; test is a quarter of ``rows``."""
+    from sklearn.datasets import make_classification
+
+    X, y = make_classification(rows + rows // 4, cols, n_informative=min(cols, 12), n_redundant=0,
+                               n_classes=classes, n_clusters_per_class=1, random_state=seed)
+    frame = pd.DataFrame(X.astype(np.float32), columns=[f"f{i}" for i in range(cols)])
+    frame["class"] = [f"c{v}" for v in y]
+    return frame.iloc[:rows].reset_index(drop=True), frame.iloc[rows:].reset_index(drop=True)
+
+
+def _job(framework: str, cores: int, budget: int, memory_mb: int, data_path: str, workdir: str, out: str) -> None:
+    """The job process: load the fold, then time the adapter's run like the harness's job process."""
+    from frameworks.base import Constraint
+    from frameworks.registry import get_framework
+
+    train = pd.read_pickle(Path(data_path) / "train.pkl")
+    test = pd.read_pickle(Path(data_path) / "test.pkl")
+    adapter = get_framework(framework)
+    started = time.time()
+    Path(out).write_text(json.dumps({"started": started}))
+    result = adapter.run(train, test.drop(columns=["class"]), "class", Constraint(budget, cores, memory_mb), 0,
+                         Path(workdir))
+    accuracy = float((result.predicted_labels() == test["class"].to_numpy()).mean())
+    Path(out).write_text(json.dumps({"started": started, "ended": time.time(), "accuracy": accuracy}))
+
+
+def _runnable(pid: int) -> bool:
+    """True when a thread of the process is running or waiting for a core (state R)."""
+    try:
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            stat = (task / "stat").read_text()
+            if stat[stat.rindex(")") + 2] == "R":
+                return True
+    except OSError:
+        pass
+    return False
+
+
+class TreeSampler:
+    """CPU time, busy processes and memory of a process tree, sampled by polling."""
+
+    def __init__(self, pid: int, interval: float):
+        self.root = psutil.Process(pid)
+        self.interval = interval
+        self.last_cpu: dict[int, float] = {}
+        self.dead_cpu = 0.0            # CPU time of processes that ended between samples
+        self.busy_counts: list[int] = []
+        self.peak_rss = self.peak_pss = 0.0
+        self._pss_at = 0.0
+
+    def processes(self) -> list[psutil.Process]:
+        try:
+            return [self.root, *self.root.children(recursive=True)]
+        except psutil.Error:
+            return []
+
+    def sample(self) -> None:
+        seen, busy, rss, pss = {}, 0, 0.0, 0.0
+        read_pss = time.time() - self._pss_at > 1.0
+        for proc in self.processes():
+            try:
+                times = proc.cpu_times()
+                cpu = times.user + times.system + times.children_user + times.children_system
+                rss += proc.memory_info().rss
+                if read_pss:
+                    pss += proc.memory_full_info().pss
+            except psutil.Error:
+                continue
+            seen[proc.pid] = cpu
+            busy += _runnable(proc.pid)
+        for pid, cpu in self.last_cpu.items():
+            if pid not in seen:
+                self.dead_cpu += cpu
+        self.last_cpu = seen
+        self.busy_counts.append(busy)
+        self.peak_rss = max(self.peak_rss, rss / 2**20)
+        if read_pss:
+            self._pss_at = time.time()
+            self.peak_pss = max(self.peak_pss, pss / 2**20)
+
+    @property
+    def cpu_seconds(self) -> float:
+        return self.dead_cpu + sum(self.last_cpu.values())
+
+
+def _first(path: Path, key: str = "time", where=lambda record: True):
+    if not path.exists():
+        return None
+    times = [r[key] for r in map(json.loads, path.read_text().splitlines()) if where(r)]
+    return min(times) if times else None
+
+
+def autodl_figures(run_dir: Path, started: float) -> dict:
+    """Times from ``fit``'s start, read from the run directory's records (the trajectories count from fit's
+    start; the first incumbent is the first network result, which places fit's start on the workers' clock).
+    Without a network result, times count from the adapter's start (torch's import included)."""
+    evaluations = run_dir / "evaluations.jsonl"
+    records = [json.loads(line) for line in evaluations.read_text().splitlines()] if evaluations.exists() else []
+    ok = [r for r in records if r["status"] == "ok"]
+    first_network = min((r["info"]["t_end"] for r in ok), default=None)
+    trajectory = _first(run_dir / "trajectory.jsonl")
+    if first_network is not None and trajectory is not None:
+        started = first_network - trajectory
+    traditional = run_dir / "traditional.jsonl"
+    learners = [json.loads(line) for line in traditional.read_text().splitlines()] if traditional.exists() else []
+    done = [r["info"]["t_end"] for r in learners if r["status"] == "ok"]
+    gbm = [r["info"]["t_end"] for r in learners if r["status"] == "ok" and r["learner"] in GRADIENT_BOOSTING]
+    return {"first_network_s": None if first_network is None else first_network - started,
+            "first_traditional_s": min(done) - started if done else None,
+            "first_gbm_s": min(gbm) - started if gbm else None,
+            "first_ensemble_s": _first(run_dir / "ensemble_trajectory.jsonl"),
+            "networks_ok": len(ok), "networks_all": len(records),
+            "learners": ",".join(f"{r['learner']}:{r['status']}" for r in learners)}
+
+
+def measure(framework: str, cores: int, budget: int, memory_mb: int, data_dir: Path, interval: float) -> dict:
+    work = Path(tempfile.mkdtemp(prefix=f"bench_{framework}{cores}_", dir=data_dir))
+    out = work / "job.json"
+    process = multiprocessing.get_context("spawn").Process(
+        target=_job, args=(framework, cores, budget, memory_mb, str(data_dir), str(work), str(out)))
+    process.start()
+    sampler = TreeSampler(process.pid, interval)
+    while not out.exists() and process.is_alive():
+        time.sleep(0.01)
+    while process.is_alive():
+        sampler.sample()
+        time.sleep(interval)
+    process.join()
+    record = json.loads(out.read_text()) if out.exists() else {}
+    started, ended = record.get("started"), record.get("ended")
+    wall = (ended or time.time()) - (started or time.time())
+    busy = np.asarray(sampler.busy_counts or [0])
+    figures = {"job": f"{framework}:{cores}", "exit": process.exitcode, "accuracy": record.get("accuracy"),
+               "wall_s": wall, "cpu_per_wall": sampler.cpu_seconds / wall if wall > 0 else float("nan"),
+               "busy_mean": float(busy.mean()), "busy_max": int(busy.max()),
+               "busy_over_cores": float((busy > cores).mean()),
+               "peak_rss_mb": sampler.peak_rss, "peak_pss_mb": sampler.peak_pss}
+    if framework == "autodl" and started is not None:
+        figures.update(autodl_figures(work / "autodl", started))
+    return figures
+
+
+def _fmt(value, spec=".2f"):
+    if value is None:
+        return "-"
+    return format(value, spec) if isinstance(value, float) else str(value)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--jobs", default="autodl:1,lightgbm:1", help="framework:cores, comma-separated")
+    parser.add_argument("--budget", type=int, default=60)
+    parser.add_argument("--memory", type=int, default=8000, help="MB per job")
+    parser.add_argument("--rows", type=int, default=3000)
+    parser.add_argument("--cols", type=int, default=20)
+    parser.add_argument("--classes", type=int, default=2)
+    parser.add_argument("--interval", type=float, default=0.25)
+    args = parser.parse_args()
+    jobs = [(name, int(cores)) for name, cores in (job.split(":") for job in args.jobs.split(","))]
+    print(f"data: {args.rows} x {args.cols}, {args.classes} classes (generated); budget {args.budget} s, "
+          f"{args.memory} MB; machine: {psutil.cpu_count()} cores, load {psutil.getloadavg()[0]:.1f}", flush=True)
+    with tempfile.TemporaryDirectory(prefix="bench_resources_") as tmp:
+        data_dir = Path(tmp)
+        train, test = make_data(args.rows, args.cols, args.classes)
+        train.to_pickle(data_dir / "train.pkl")
+        test.to_pickle(data_dir / "test.pkl")
+        rows = []
+        for framework, cores in jobs:
+            rows.append(measure(framework, cores, args.budget, args.memory, data_dir, args.interval))
+            print(json.dumps(rows[-1]), flush=True)
+    columns = ["job", "accuracy", "wall_s", "cpu_per_wall", "busy_mean", "busy_max", "busy_over_cores", "peak_rss_mb",
+               "peak_pss_mb", "first_network_s", "first_gbm_s", "first_ensemble_s", "networks_ok"]
+    print("\n| " + " | ".join(columns) + " |\n|" + "---|" * len(columns))
+    for row in rows:
+        print("| " + " | ".join(_fmt(row.get(c), ".0f" if c.startswith("peak") else ".2f") for c in columns) + " |")
+    print("\ncpu_per_wall: process-tree CPU seconds / fit wall seconds (should not exceed the job's cores); "
+          "busy_over_cores: share of samples with more busy processes than cores")
+
+
+if __name__ == "__main__":
+    main()
