@@ -42,8 +42,10 @@ def test_tiny_bohb_with_numpy_budgets_finishes_instead_of_hanging(tmp_path):
         for worker in workers:
             worker.run(background=True)
         generator = PortfolioFirst(build_space(seed=0), [default_config()])
+        # ping_interval: a worker that registers after the dispatcher's first look is found within 2 s
+        # (hpbandster's default, 60 s, outlasts the deadline on a loaded machine)
         master = DeadlineBOHB(generator, np.float64(1.0), np.float64(4.0), 2, run_id="guard", nameserver=host,
-                              nameserver_port=port, working_directory=str(tmp_path))
+                              nameserver_port=port, working_directory=str(tmp_path), ping_interval=2)
         brackets = master.run_until(time.time() + 60, min_n_workers=2, max_iterations=3)
         finished = [r for it in master.iterations for r in it.data.values() if r.results]
     finally:
