@@ -38,11 +38,9 @@ def node_address() -> str:
     return socket.gethostbyname(socket.gethostname())
 
 
-def master_environment(search_dir: Path, workers: int | None = None) -> dict[str, str]:
-    """Prepare the shared search directory for a (new) attempt and return the job process's env.
-
-    ``workers`` (the number of array tasks of the search) is not part of the contract: workers join
-    as they start. It is accepted for ``slurm/task.py``'s call."""
+def master_environment(search_dir: Path) -> dict[str, str]:
+    """Prepare the shared search directory for a (new) attempt and return the job process's env
+    (workers join as they start: their number is not part of the contract)."""
     distributed.prepare_run_dir(search_dir)
     return distributed.environment(search_dir, node_address())
 

@@ -48,7 +48,7 @@ class ArrayTask:
             return None
         if self.role == "master":
             from slurm.autodl_distributed import master_environment  # noqa: PLC0415
-            os.environ.update(master_environment(Path(self.search["dir"]), int(self.search["workers"])))
+            os.environ.update(master_environment(Path(self.search["dir"])))
         started = time.monotonic()
         try:
             row = execute_job(run_dir, job, limits, mode=MODE)
