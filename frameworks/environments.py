@@ -29,12 +29,14 @@ from pathlib import Path
 import pandas as pd
 from filelock import FileLock
 
+from frameworks import logs
 from frameworks.base import Constraint, Framework, FrameworkResult, SetupError
 
 MARKER = "automl-bench.json"
 EXEC_DIR = Path(__file__).parent / "exec"
 LABEL_COLUMN = "__label__"        # the framework's own predicted label, next to the class columns
 EXEC_GRACE_S = 3.0                # the exec script's time to clean up (stop its JVM) after SIGTERM
+ANYTIME_FILE = "anytime/trajectory.jsonl"   # in the job folder, beside autodl's autodl/trajectory.jsonl
 
 
 def venvs_root() -> Path:
@@ -192,6 +194,9 @@ class VenvFramework(Framework):
                              f"got {constraint.budget_s} s; use --budget {self.min_budget_s:g} or more")
         deadline = time.time() + constraint.budget_s
         scratch = Path(tempfile.mkdtemp(prefix="ab-"))
+        # The framework logs into the job folder as it runs, so its logs outlive a kill of the job
+        log_dir = logs.reset_logs(Path(workdir).resolve())
+        (Path(workdir) / ANYTIME_FILE).unlink(missing_ok=True)
         proc = None
         # The harness's SIGTERM (timeout, memory) must still run the clean-up below
         in_main = threading.current_thread() is threading.main_thread()
@@ -205,7 +210,8 @@ class VenvFramework(Framework):
                       "scratch": str(scratch), "budget_s": constraint.budget_s, "deadline": deadline,
                       "predict_margin_s": constraint.predict_margin_s, "cores": constraint.cores,
                       "memory_mb": constraint.memory_mb, "gpus": constraint.gpus, "seed": seed,
-                      "framework_params": self.params}
+                      "framework_params": self.params, "logs": str(log_dir),
+                      "anytime": str(Path(workdir).resolve() / ANYTIME_FILE)}
             (scratch / "params.json").write_text(json.dumps(params, indent=1))
             env = {**os.environ, "TMPDIR": str(scratch), "PYTHONNOUSERSITE": "1"}
             env.pop("PYTHONPATH", None)          # the venv sees its own packages only
@@ -214,7 +220,8 @@ class VenvFramework(Framework):
             proc = subprocess.Popen([str(self.venv.python), str(EXEC_DIR / self.exec_script), str(scratch / "params.json")],
                                     env=env, cwd=scratch, stdin=subprocess.DEVNULL)
             returncode = proc.wait()
-            return self._read_back(scratch, workdir, returncode, version)
+            return self._read_back(scratch, workdir, returncode, version, {"host_started": deadline - constraint.budget_s,
+                                                                           "exec_exited": time.time()})
         finally:
             if proc is not None and proc.poll() is None:
                 proc.terminate()
@@ -225,12 +232,14 @@ class VenvFramework(Framework):
             if in_main:
                 signal.signal(signal.SIGTERM, previous)
             shutil.rmtree(scratch, ignore_errors=True)
+            logs.cap_logs(workdir)
 
-    def _read_back(self, scratch: Path, workdir: Path, returncode: int, version: str) -> FrameworkResult:
+    def _read_back(self, scratch: Path, workdir: Path, returncode: int, version: str, host: dict) -> FrameworkResult:
         try:
             result = json.loads((scratch / "result.json").read_text())
         except (OSError, ValueError):
             raise RuntimeError(f"{self.exec_script} exited with code {returncode} without writing a result") from None
+        result["timeline"] = {**host, **result.get("timeline", {})}
         # Kept with the job's results: what the framework reported about its run (models, options, JVM, ...)
         (Path(workdir) / "framework_result.json").write_text(json.dumps(result, indent=1))
         if result.get("error"):
@@ -242,7 +251,10 @@ class VenvFramework(Framework):
                                training_duration=result.get("training_duration"),
                                predict_duration=result.get("predict_duration"),
                                version=result.get("version") or version,
-                               info={"params": json.dumps(result.get("options", {}), sort_keys=True, default=str)})
+                               info={"params": json.dumps({"preset": result.get("preset"),
+                                                           "main_options": result.get("main_options", {}),
+                                                           "options": result.get("options", {})},
+                                                          sort_keys=True, default=str)})
 
 
 def _raise_exit(signum, frame):

@@ -17,9 +17,13 @@ FRAMEWORKS: dict[str, tuple[str, dict]] = {
     # Ours, in the project's own venv
     "autodl": ("frameworks.autodl:AutoDL", {}),
     # Competitors, each in its own venv (frameworks/environments.py); `python -m benchmark setup NAME` builds it
+    # As AMLB defines them (resources/frameworks.yaml): AutoGluon's default preset (medium_quality) and
+    # best_quality; auto-sklearn 1.0 and 2.0 (AMLB's ``_askl2``) from the same install. Parameters
+    # starting with ``_`` are read by the exec script, the others go to the framework.
     "autogluon": ("frameworks.autogluon:AutoGluon", {"presets": "medium_quality"}),
     "autogluon_best": ("frameworks.autogluon:AutoGluon", {"presets": "best_quality"}),
     "autosklearn": ("frameworks.autosklearn:AutoSklearn", {}),
+    "autosklearn2": ("frameworks.autosklearn:AutoSklearn", {"_askl2": True}),
     "h2o": ("frameworks.h2o:H2OAutoML", {}),
     "flaml": ("frameworks.flaml:FLAML", {}),
 }

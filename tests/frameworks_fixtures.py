@@ -97,3 +97,17 @@ class BrokenFLAML(FLAML):
 
     def venv_name(self) -> str:
         return "flaml"
+
+
+from frameworks.autosklearn import AutoSklearn  # noqa: E402
+
+
+class BrokenAutoSklearn(AutoSklearn):
+    """Real auto-sklearn 1.0 asked for 1000-fold cross-validation on a small task: its dummy model
+    crashes, which it logs as an error in its own log before it raises."""
+
+    def __init__(self, **params):
+        super().__init__(resampling_strategy="cv", resampling_strategy_arguments={"folds": 1000})
+
+    def venv_name(self) -> str:
+        return "autosklearn"

@@ -1,12 +1,41 @@
 """Runs inside AutoGluon's venv: budget -> time_limit, cores -> num_cpus, memory -> memory_limit,
 seed -> the bagged models' model_random_seed (AutoGluon has no seed for non-bagged models: they
-always use 0, so medium_quality gives the same result for every seed), presets from the registry entry (default medium_quality).
+always use 0, so medium_quality gives the same result for every seed), presets from the registry
+entry (AMLB's ``AutoGluon`` is AutoGluon's default preset, medium_quality; ``AutoGluon_bestquality``
+is best_quality). AutoGluon's log (logger ``autogluon``, its default verbosity) is written into the
+job folder as it runs. A callback notes when each model finished; with the leaderboard's validation
+scores that is the anytime record.
 Ray (used for bagging in best_quality) starts its processes in this job's session and keeps its
 session files under $TMPDIR, which the host removes; ray.shutdown() in ``finally`` stops them."""
 import os
 import time
 
-from exec_common import fit_seconds, main, save_predictions
+from exec_common import fit_seconds, log_to_file, main, safe_anytime, save_predictions  # first: it notes the start
+
+from autogluon.core.callbacks import AbstractCallback  # noqa: E402 (a module-level class: the trainer pickles it)
+
+
+FINISHED = {}     # model name -> wall-clock time AutoGluon reported it fitted (kept here: the trainer pickles its callbacks)
+
+
+class FinishTimes(AbstractCallback):
+    """Notes the time at which AutoGluon reports each model fitted."""
+
+    def _after_model_fit(self, trainer, model_names, stack_name="core", level=1):
+        now = time.time()
+        for name in model_names:
+            FINISHED.setdefault(name, now)
+        return False
+
+
+def anytime(predictor, started):
+    """Every model on the leaderboard with its validation score; its time from the callback, or
+    none where AutoGluon did not report it (e.g. a model made outside the trainer's fit loop)."""
+    board = predictor.leaderboard(silent=True)
+    return [{"time": FINISHED[m] - started if m in FINISHED else None,
+             "kind": "ensemble" if m.startswith("WeightedEnsemble") else "model",
+             "val_accuracy": score, "model": m}
+            for m, score in zip(board["model"], board["score_val"])]
 
 
 def fit_predict(params):
@@ -14,6 +43,7 @@ def fit_predict(params):
     import pandas as pd
     from autogluon.tabular import TabularPredictor
 
+    log_to_file(params, "autogluon.log", ["autogluon"])
     train = pd.read_parquet(params["train"])
     test = pd.read_parquet(params["test"])
     fw = dict(params["framework_params"])
@@ -22,10 +52,11 @@ def fit_predict(params):
                "num_gpus": params["gpus"], "memory_limit": params["memory_mb"] / 1024,
                "ag_args_ensemble": {"model_random_seed": params["seed"]}, **fw}
     try:
-        predictor = TabularPredictor(label=params["target"], eval_metric="accuracy", verbosity=1,
+        predictor = TabularPredictor(label=params["target"], eval_metric="accuracy",
                                      path=os.path.join(params["scratch"], "ag_models"))
+        started = time.time()
         t0 = time.perf_counter()
-        predictor.fit(train, **options)
+        predictor.fit(train, callbacks=[FinishTimes()], **options)
         t1 = time.perf_counter()
         proba = predictor.predict_proba(test)
         labels = predictor.predict(test)
@@ -33,7 +64,10 @@ def fit_predict(params):
         save_predictions(proba, labels, params)
         return {"version": autogluon.tabular.__version__, "models_count": len(predictor.model_names()),
                 "training_duration": t1 - t0, "predict_duration": t2 - t1, "options": options,
-                "best_model": predictor.model_best}
+                "preset": presets, "main_options": {"presets": presets, **fw}, "best_model": predictor.model_best,
+                "timeline": {"fit_started": started, "fit_ended": started + t1 - t0, "predicted": started + t2 - t0},
+                "anytime_records": safe_anytime(params, lambda: anytime(predictor, started),
+                                                "fit callback + leaderboard score_val")}
     finally:
         _stop_ray()
 
