@@ -6,6 +6,8 @@ jobs failed gets a footnote mark; the best mean of each row is marked.
 """
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 
@@ -55,10 +57,10 @@ def comparison_table(df: pd.DataFrame, fmt: str = "md", digits: int = 4) -> str:
         cells[(task, fw)] = text
     grid = pd.DataFrame([[cells.get((t, f), "") for f in frameworks] for t in tasks], index=tasks, columns=frameworks)
     grid.index.name = "dataset"
-    return _render(grid, notes, fmt)
+    return _render(grid, notes, fmt, variant_notes(df) if fmt == "latex" else [])
 
 
-def _render(grid: pd.DataFrame, notes: list[str], fmt: str) -> str:
+def _render(grid: pd.DataFrame, notes: list[str], fmt: str, variants: list[str] = ()) -> str:
     if fmt == "csv":
         return grid.to_csv() + "".join(f'"[{i}] {n}"\n' for i, n in enumerate(notes, 1))
     if fmt == "latex":
@@ -66,6 +68,7 @@ def _render(grid: pd.DataFrame, notes: list[str], fmt: str) -> str:
         body = "\n".join(_tex(t) + " & " + " & ".join(row.replace("±", r"$\pm$") for row in grid.loc[t]) + r" \\"
                          for t in grid.index)
         foot = "".join(f"\\footnotesize{{{i}: {_tex(n)}}}\\\\\n" for i, n in enumerate(notes, 1))
+        foot += "".join(f"\\footnotesize{{{_tex(v)}}}\\\\\n" for v in variants)
         return ("\\begin{tabular}{l" + "c" * len(grid.columns) + "}\n\\toprule\n" + header + "\n\\midrule\n"
                 + body + "\n\\bottomrule\n\\end{tabular}\n" + foot)
     lines = ["| dataset | " + " | ".join(grid.columns) + " |", "|---" * (len(grid.columns) + 1) + "|"]
@@ -78,8 +81,40 @@ def _tex(text: str) -> str:
     return str(text).replace("_", r"\_").replace("%", r"\%").replace("&", r"\&")
 
 
+def variant(params) -> tuple[str, str]:
+    """A job's preset and main options, from its ``params`` (the competitors' adapters write
+    ``{"preset": ..., "main_options": {...}, "options": {...}}``); ``("", "")`` when not recorded."""
+    try:
+        doc = json.loads(params) if isinstance(params, str) and params else None
+    except ValueError:
+        return "", ""
+    if not isinstance(doc, dict) or "preset" not in doc:
+        return "", ""
+    options = doc.get("main_options") or {}
+    return str(doc.get("preset") or ""), ", ".join(f"{k}={v}" for k, v in sorted(options.items()))
+
+
+def _variants(g: pd.DataFrame) -> tuple[str, str]:
+    found = [variant(p) for p in g["params"]] if "params" in g else []
+    presets = sorted({p for p, _ in found if p})
+    options = sorted({o for _, o in found if o})
+    return " | ".join(presets) or "-", " | ".join(options) or "-"
+
+
+def variant_notes(df: pd.DataFrame) -> list[str]:
+    """One line per framework that recorded its variant: version, preset and main options."""
+    notes = []
+    for fw, g in df.groupby("framework", sort=False):
+        preset, options = _variants(g)
+        if preset != "-" or options != "-":
+            versions = ", ".join(sorted(set(g["version"].dropna().astype(str)))) or "?"
+            notes.append(f"{fw}: {versions}, preset {preset}" + (f" ({options})" if options != "-" else ""))
+    return notes
+
+
 def framework_summary(df: pd.DataFrame) -> pd.DataFrame:
-    """Per framework: version, jobs, failures by kind, and budget overrun (median and worst)."""
+    """Per framework: version, preset and main options, jobs, failures by kind, and budget overrun
+    (median and worst)."""
     if df.empty:
         return pd.DataFrame()
     df = df.assign(ok=_ok(df), failure=df["failure"].fillna("").astype(str))
@@ -88,7 +123,9 @@ def framework_summary(df: pd.DataFrame) -> pd.DataFrame:
         versions = sorted(set(g["version"].dropna().astype(str)))
         over = pd.to_numeric(g["overrun"], errors="coerce").dropna()
         kinds = g.loc[~g.ok, "failure"].replace("", "exception").value_counts()
-        rows.append({"framework": fw, "version": ", ".join(versions) or "?", "jobs": len(g), "done": int(g.ok.sum()),
+        preset, options = _variants(g)
+        rows.append({"framework": fw, "version": ", ".join(versions) or "?", "preset": preset, "options": options,
+                     "jobs": len(g), "done": int(g.ok.sum()),
                      "failures": ", ".join(f"{k} {v}" for k, v in kinds.items()) or "none",
                      "overrun_median": f"{over.median():+.1%}" if len(over) else "-",
                      "overrun_worst": f"{over.max():+.1%}" if len(over) else "-"})

@@ -16,7 +16,7 @@ from benchmark.report.html import frame_html, render
 from benchmark.report.load import Runs, load_runs
 from benchmark.report.tables import failure_reasons, failure_table, paper_table, wtl_table
 from benchmark.report.tex import write_tex
-from benchmark.report.trajectory import read_trajectories
+from benchmark.report.trajectory import read_trajectories, untimed
 from benchmark.table import comparison_table, framework_summary
 
 ALPHA = 0.05
@@ -26,7 +26,7 @@ HEADINGS = {"avg_rank": "average rank", "normalised_mean": "normalised score", "
             "jobs": "jobs", "wall_median_s": "wall time median [s]", "wall_max_s": "wall time max [s]",
             "wall_total_h": "wall time total [h]", "peak_memory_median_mb": "peak memory median [MB]",
             "peak_memory_max_mb": "peak memory max [MB]", "models_median": "models trained (median)",
-            "overrun_median": "overrun median", "overrun_worst": "overrun worst"}
+            "overrun_median": "overrun median", "overrun_worst": "overrun worst", "options": "main options"}
 
 
 def _readable(df: pd.DataFrame) -> pd.DataFrame:
@@ -50,7 +50,7 @@ def write_report(run_dirs: list[Path], out: Path | None = None) -> Path:
             old.unlink()
     context = _header(runs) | _table_section(runs.results, out) | _summary_sections(runs.results, out)
     context |= _failure_sections(runs.results) | _resource_section(runs.results, out)
-    context |= {"anytime": _anytime_section(runs, out)}
+    context |= _anytime_section(runs, out)
     page = out / REPORT_FILE
     page.write_text(render(context))
     return page
@@ -138,10 +138,17 @@ def _resource_section(df: pd.DataFrame, out: Path) -> dict:
     return {"resources_html": frame_html(table, "resources", digits=1), "resources_figure": plots.resources(df, out)}
 
 
-def _anytime_section(runs: Runs, out: Path) -> list[tuple[str, str]]:
+def _anytime_section(runs: Runs, out: Path) -> dict:
+    """One figure per dataset with every framework's anytime record, and the normalised summary."""
     points = read_trajectories(runs.dirs)
+    budget = runs.identity.get("budget")
+    colours = plots._colours(points["framework"])
     figures = []
     for i, (task, g) in enumerate(points.groupby("task", sort=True)):
         stem = f"anytime_{i:02d}_{re.sub(r'[^A-Za-z0-9_.-]+', '_', task)[:60]}"
-        figures.append((task, plots.anytime(g, task, runs.identity.get("budget"), out, stem)))
-    return figures
+        figures.append((task, plots.anytime(g, task, budget, out, stem, colours)))
+    summary, skipped, missing = "", [], untimed(points)
+    if not points.empty:
+        summary, skipped = plots.anytime_summary(points, budget, out, colours)
+    return {"anytime": figures, "anytime_summary": summary, "anytime_skipped": skipped,
+            "anytime_untimed": ", ".join(f"{fw} ({n} models)" for fw, n in missing.items())}

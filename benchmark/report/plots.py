@@ -11,7 +11,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-from benchmark.report.trajectory import average_curve, time_grid  # noqa: E402
+from benchmark.report.trajectory import average_curve, normalised_summary, time_grid, timed, untimed  # noqa: E402
 
 FORMATS = ("svg", "png")
 
@@ -58,16 +58,33 @@ def cd_diagram(ranks: pd.Series, pvalues: pd.DataFrame, cd: float, caption: str,
     return save(fig, out_dir, "cd_diagram", tight=True), placed
 
 
-def anytime(points: pd.DataFrame, task: str, budget_s: float | None, out_dir: Path, stem: str) -> str:
+def _no_timing_note(fig, points: pd.DataFrame) -> None:
+    """Say in the figure which frameworks reported models without timing (they are not drawn)."""
+    missing = untimed(points)
+    if missing:
+        fig.text(0.01, 0.005, "no timing given, not drawn: " + ", ".join(
+            f"{fw} ({n} model{'s' * (n > 1)})" for fw, n in missing.items()), fontsize=7, color="#a00000",
+            ha="left", va="bottom")
+
+
+def _colours(frameworks) -> dict[str, str]:
+    """One colour per framework, the same in every figure of a report."""
+    cycle = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    return {fw: cycle[i % len(cycle)] for i, fw in enumerate(sorted(set(frameworks)))}
+
+
+def anytime(points: pd.DataFrame, task: str, budget_s: float | None, out_dir: Path, stem: str,
+            colours: dict[str, str] | None = None) -> str:
     """One dataset: each framework's incumbent (solid) and ensemble (dashed) validation accuracy over
-    wall-clock time, mean over seeds and folds with a min-max band; test accuracy dotted where logged."""
+    wall-clock time, mean over seeds and folds with a min-max band; test accuracy dotted where logged.
+    Frameworks whose models came without timing are named at the bottom, not drawn."""
     fig, ax = plt.subplots(figsize=(6.4, 3.6), layout="constrained")
     grid = time_grid(points, budget_s)
-    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    colours = colours or _colours(points["framework"])
     styles = {("incumbent", "val"): "-", ("ensemble", "val"): "--", ("incumbent", "test"): ":",
               ("ensemble", "test"): "-."}
-    for i, (fw, g) in enumerate(points.groupby("framework", sort=True)):
-        colour = colours[i % len(colours)]
+    for fw, g in timed(points).groupby("framework", sort=True):
+        colour = colours[fw]
         for kind, k in g.groupby("kind", sort=True):
             for value in ("val", "test"):
                 curve = average_curve(k, value, grid)
@@ -80,10 +97,39 @@ def anytime(points: pd.DataFrame, task: str, budget_s: float | None, out_dir: Pa
                     ax.fill_between(curve["time"], curve["lo"], curve["hi"], step="post", color=colour, alpha=0.15)
     if budget_s:
         ax.axvline(budget_s, color="grey", lw=0.8, ls=":")
-    ax.set(xlabel="wall-clock time [s]", ylabel="accuracy", title=f"{task}: anytime performance")
+    ax.set(xlabel="wall-clock time since fit started [s]", ylabel="validation accuracy",
+           title=f"{task}: anytime performance")
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=7, loc="lower right")
+    ax.grid(alpha=0.3)
+    _no_timing_note(fig, points)
+    return save(fig, out_dir, stem)
+
+
+def anytime_summary(points: pd.DataFrame, budget_s: float | None, out_dir: Path,
+                    colours: dict[str, str] | None = None) -> tuple[str, list[str]]:
+    """All datasets: each framework's best validation accuracy so far (incumbent or ensemble),
+    normalised per dataset to [0, 1] over every framework's curve on it, averaged over datasets.
+    Returns the file name ("" when no dataset has two frameworks to compare) and the datasets left
+    out (one framework only, or all values equal)."""
+    grid = time_grid(points, budget_s)
+    summary, skipped = normalised_summary(points, grid)
+    if summary.empty:            # no dataset with two frameworks to normalise between
+        return "", skipped
+    colours = colours or _colours(points["framework"])
+    fig, ax = plt.subplots(figsize=(6.4, 3.6), layout="constrained")
+    for fw, g in summary.groupby("framework", sort=True):
+        n = int(g["datasets"].max())
+        ax.step(g["time"], g["mean"], where="post", color=colours[fw], label=f"{fw} ({n} dataset{'s' * (n > 1)})")
+    if budget_s:
+        ax.axvline(budget_s, color="grey", lw=0.8, ls=":")
+    ax.set(xlabel="wall-clock time since fit started [s]", ylabel="normalised validation accuracy",
+           title="mean over datasets of the normalised best validation accuracy so far", ylim=(-0.05, 1.05))
+    ax.title.set_fontsize(9)
     ax.legend(fontsize=7, loc="lower right")
     ax.grid(alpha=0.3)
-    return save(fig, out_dir, stem)
+    _no_timing_note(fig, points)
+    return save(fig, out_dir, "anytime_summary"), skipped
 
 
 def resources(df: pd.DataFrame, out_dir: Path) -> str:

@@ -10,6 +10,17 @@ line, written whenever its incumbent (or ensemble) improved::
 it, a file whose name contains ``ensemble`` holds the ensemble's, any other the incumbent's.
 ``test_accuracy`` is there only when the framework scored its predictions along the way. Lines
 that are not JSON objects with a time (a line being written while the run goes on) are skipped.
+
+The competitors' adapters write the same format from the frameworks' own records, one line per
+model or ensemble that became available (``jobs/<framework>/<task>/<run>/anytime/trajectory.jsonl``,
+see ``frameworks/exec/exec_common.write_anytime``)::
+
+    {"time": 4.2, "kind": "model", "val_accuracy": 0.93, "model": "LightGBM", "source": "..."}
+
+A ``model`` line is one model, not an incumbent: the incumbent is the best validation accuracy of
+the run's models so far, derived here. ``"time": null`` (with ``"timing": "none"``) marks a model
+the framework reported without saying when it was built: such points are kept with a NaN time, so
+a figure can say which frameworks gave no timing instead of placing them anywhere.
 """
 from __future__ import annotations
 
@@ -40,6 +51,7 @@ def read_file(path: Path, default_kind: str) -> list[dict]:
         lines = path.read_text(errors="replace").splitlines()
     except OSError:
         return rows
+    models = []
     for line in lines:
         try:
             record = json.loads(line)
@@ -48,11 +60,25 @@ def read_file(path: Path, default_kind: str) -> list[dict]:
         if not isinstance(record, dict):
             continue
         t = _first(record, TIME_KEYS)
-        if np.isnan(t):
+        untimed = record.get("timing") == "none" and record.get("time", 0) is None
+        if np.isnan(t) and not untimed:
             continue
-        kind = record.get("kind") if record.get("kind") in ("incumbent", "ensemble") else default_kind
-        rows.append({"kind": kind, "time": t, "val": _first(record, VAL_KEYS), "test": _first(record, TEST_KEYS)})
-    return rows
+        kind = record.get("kind") if record.get("kind") in ("incumbent", "ensemble", "model") else default_kind
+        row = {"kind": kind, "time": t, "val": _first(record, VAL_KEYS), "test": _first(record, TEST_KEYS)}
+        (models if kind == "model" else rows).append(row)
+    return rows + _incumbents(models)
+
+
+def _incumbents(models: list[dict]) -> list[dict]:
+    """Models in the order they became available -> the best validation accuracy so far (untimed
+    models stay as they are, with kind ``incumbent`` and no time)."""
+    timed = sorted((m for m in models if not np.isnan(m["time"])), key=lambda m: m["time"])
+    out, best = [], -np.inf
+    for m in timed:
+        if not np.isnan(m["val"]) and m["val"] > best:
+            best = m["val"]
+            out.append({**m, "kind": "incumbent"})
+    return out + [{**m, "kind": "incumbent"} for m in models if np.isnan(m["time"])]
 
 
 def read_trajectories(run_dirs: list[Path]) -> pd.DataFrame:
@@ -71,7 +97,7 @@ def average_curve(points: pd.DataFrame, value: str, grid: np.ndarray) -> pd.Data
     """Mean, min and max over runs of a step function (the last value logged at or before each
     grid time); a run contributes from its first point on. Columns: time, mean, lo, hi, runs."""
     curves = []
-    for _, run in points.dropna(subset=[value]).groupby("run"):
+    for _, run in timed(points).dropna(subset=[value]).groupby("run"):
         run = run.sort_values("time")
         idx = np.searchsorted(run["time"].to_numpy(), grid, side="right") - 1
         values = run[value].to_numpy()
@@ -88,6 +114,70 @@ def average_curve(points: pd.DataFrame, value: str, grid: np.ndarray) -> pd.Data
 
 
 def time_grid(points: pd.DataFrame, budget_s: float | None, n: int = 200) -> np.ndarray:
-    end = max(float(points["time"].max()), float(budget_s or 0))
-    start = max(float(points["time"].min()), 1e-3)
-    return np.unique(np.concatenate([np.linspace(0, end, n), points["time"].to_numpy(), [start, end]]))
+    times = timed(points)["time"]
+    if times.empty:
+        return np.linspace(0, float(budget_s or 1), n)
+    end = max(float(times.max()), float(budget_s or 0))
+    start = max(float(times.min()), 1e-3)
+    return np.unique(np.concatenate([np.linspace(0, end, n), times.to_numpy(), [start, end]]))
+
+
+def timed(points: pd.DataFrame) -> pd.DataFrame:
+    """The points with a time (what can be drawn over time)."""
+    return points[points["time"].notna()]
+
+
+def untimed(points: pd.DataFrame) -> dict[str, int]:
+    """Framework -> how many of its points came without timing (see the module's docstring)."""
+    missing = points[points["time"].isna()]
+    return {str(fw): int(n) for fw, n in missing.groupby("framework").size().items()}
+
+
+def _step(times: np.ndarray, values: np.ndarray, grid: np.ndarray) -> np.ndarray:
+    idx = np.searchsorted(times, grid, side="right") - 1
+    return np.where(idx >= 0, values[np.clip(idx, 0, None)], np.nan)
+
+
+def best_so_far(points: pd.DataFrame, grid: np.ndarray) -> dict[tuple[str, str], np.ndarray]:
+    """(framework, task) -> mean over its runs of the best validation accuracy available by each grid
+    time (incumbent or ensemble, whichever is higher); NaN before any run has a point."""
+    out = {}
+    for (fw, task), g in timed(points).dropna(subset=["val"]).groupby(["framework", "task"], sort=True):
+        curves = []
+        for _, run in g.groupby("run"):
+            run = run.sort_values("time")
+            curves.append(_step(run["time"].to_numpy(), np.maximum.accumulate(run["val"].to_numpy()), grid))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            out[(str(fw), str(task))] = np.nanmean(np.vstack(curves), axis=0)
+    return out
+
+
+def normalised_summary(points: pd.DataFrame, grid: np.ndarray) -> tuple[pd.DataFrame, list[str]]:
+    """Mean over datasets of each framework's normalised best validation accuracy over time: per
+    dataset, 0 is the lowest and 1 the highest value any framework's curve reaches on it. Returns
+    rows (framework, time, mean, datasets) and the datasets left out (one framework or all equal)."""
+    curves = best_so_far(points, grid)
+    by_task: dict[str, dict[str, np.ndarray]] = {}
+    for (fw, task), curve in curves.items():
+        by_task.setdefault(task, {})[fw] = curve
+    normalised: dict[str, list[np.ndarray]] = {}
+    skipped = []
+    for task, per_fw in sorted(by_task.items()):
+        stack = np.vstack(list(per_fw.values()))
+        lo, hi = np.nanmin(stack), np.nanmax(stack)
+        if len(per_fw) < 2 or not hi - lo > 1e-12:
+            skipped.append(task)
+            continue
+        for fw, curve in per_fw.items():
+            normalised.setdefault(fw, []).append((curve - lo) / (hi - lo))
+    rows = []
+    for fw, arrays in sorted(normalised.items()):
+        stack = np.vstack(arrays)
+        have = (~np.isnan(stack)).sum(axis=0)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            mean = np.nanmean(stack, axis=0)
+        rows += [{"framework": fw, "time": t, "mean": m, "datasets": int(n)}
+                 for t, m, n in zip(grid, mean, have) if n > 0]
+    return pd.DataFrame(rows, columns=["framework", "time", "mean", "datasets"]), skipped
