@@ -139,6 +139,12 @@ class EnsembleBuilder:
             self.candidates.append(candidate)
             self._rebuild()
 
+    def rebuild(self) -> None:
+        """Rebuild from the candidates whose models are on disk now (a run's last step: models pruned after the
+        last rebuild, e.g. while a diverged network's result was skipped, leave the ensemble)."""
+        with self._lock:
+            self._rebuild()
+
     def pool(self) -> list[Candidate]:
         """The ``nbest`` best candidates whose fitted model is still on disk."""
         usable = [c for c in self.candidates if c.model_path and Path(c.model_path).exists()]

@@ -1,10 +1,14 @@
 """``AutoDLClassifier``: the scikit-learn face of the search.
 
-fit = check the input (before any compute) -> encode columns -> validation split(s) ->
-BOHB over the full-pipeline space with ``n_workers`` worker processes until the time
-limit minus what the final steps need -> keep the incumbent's fitted pipeline(s).
-BOHB starts with the portfolio's configurations (``autodl.portfolio``); the traditional
-learners (``autodl.traditional``) train beside the search; the Caruana ensemble over all
+fit = check the input (before any compute) -> fork ``n_workers`` worker processes (this
+process has torch imported, so they are ready in a fraction of a second) -> encode columns ->
+validation split(s) -> BOHB over the full-pipeline space until the time limit minus what the
+final steps need -> keep the incumbent's fitted pipeline(s).
+BOHB starts with the portfolio's configurations (``autodl.portfolio``) at the smallest budget;
+budgets are epochs planned from the time left (``autodl.budgets``) unless ``min_budget`` and
+``max_budget`` are given. The traditional learners (``autodl.traditional``) take turns with
+the network evaluations in ``n_workers`` core slots (``autodl.slots``): never more than
+``n_workers`` computations at a time. The Caruana ensemble over all
 of them (``autodl.ensemble``, rebuilt per result, ``ensemble.json`` in the run directory)
 is what ``predict_proba`` uses. Each part has a switch: portfolio, traditional, ensemble.
 
@@ -37,8 +41,9 @@ import autodl.trainer  # noqa: F401 - unpickling the incumbent needs torch; impo
 from autodl.data import TabularEncoder, as_frame, check_xy
 from autodl.ensemble import EnsembleBuilder, EnsembleModel, network_candidate, traditional_candidate
 from autodl.portfolio import load_portfolio
-from autodl.search import run_search, write_search_data
+from autodl.search import LocalWorkers, run_search, write_search_data
 from autodl.settings import from_estimator_params
+from autodl.slots import CoreSlots
 from autodl.space import build_space
 from autodl.splits import holdout, kfold
 
@@ -56,11 +61,15 @@ class AutoDLClassifier(ClassifierMixin, BaseEstimator):
     Parameters
     ----------
     time_limit : seconds for the whole ``fit`` (search and final steps).
-    n_workers : parallel worker processes (evaluations at a time).
+    n_workers : parallel worker processes; also the cores used: at most this many evaluations (networks
+        and traditional learners together) run at a time.
     memory_limit : MB per evaluation (its own memory, USS); an evaluation above it is stopped.
     seed : seeds the space, BOHB's sampling and every training run.
     device : "auto" (CUDA when present), "cpu" or "cuda".
-    min_budget, max_budget, eta : BOHB budgets in epochs (fractional budgets round up).
+    min_budget, max_budget, eta : BOHB budgets in epochs (fractional budgets round up); with both budgets
+        None (the default) the ladder is 1, eta, eta^2, ... epochs with as many rungs (at most
+        ``max_rungs``) as let ``cycles`` whole cycles of brackets fit the time, planned from the measured
+        seconds per epoch before every bracket.
     run_dir : where the run's records go; None = a temporary folder removed after fit.
     validation : "holdout" (stratified, ``val_fraction``) or "cv" (stratified ``cv_folds``-fold).
     threads_per_worker : torch threads of each evaluation.
@@ -72,15 +81,16 @@ class AutoDLClassifier(ClassifierMixin, BaseEstimator):
     host, nic_name : interface of the nameserver/master (multi-node runs).
     portfolio : evaluate the portfolio's configurations first (after ``initial_configs``).
     portfolio_path : a portfolio file (None: the one shipped in ``autodl/portfolio/portfolio.json``).
-    traditional : also train LightGBM, CatBoost, random forest, extra trees and k-NN (a background
-        thread next to the search, under the same per-evaluation limits) for the ensemble pool.
+    traditional : also train LightGBM, k-NN, random forest, extra trees and CatBoost (in that order, taking
+        turns with the networks for the cores, each capped to a share of the time left; under the same
+        per-evaluation limits) for the ensemble pool.
     ensemble : predict with a Caruana ensemble (``ensemble_size`` members with replacement, chosen from
         the ``ensemble_nbest`` best candidates of all budgets and the traditional learners); when off,
         the best single model of that pool predicts.
     """
 
-    def __init__(self, time_limit=60, n_workers=1, memory_limit=None, seed=0, device="auto", min_budget=12.5,
-                 max_budget=50.0, eta=2, run_dir=None, validation="holdout", val_fraction=0.33, cv_folds=3,
+    def __init__(self, time_limit=60, n_workers=1, memory_limit=None, seed=0, device="auto", min_budget=None,
+                 max_budget=None, eta=3, max_rungs=5, cycles=2.0, run_dir=None, validation="holdout", val_fraction=0.33, cv_folds=3,
                  threads_per_worker=1, eval_time_limit=None, max_iterations=None, initial_configs=None,
                  patience=None, keep_models=20, record_gradients=True, host="127.0.0.1", nic_name=None,
                  portfolio=True, portfolio_path=None, traditional=True, ensemble=True, ensemble_size=50,
@@ -93,6 +103,8 @@ class AutoDLClassifier(ClassifierMixin, BaseEstimator):
         self.min_budget = min_budget
         self.max_budget = max_budget
         self.eta = eta
+        self.max_rungs = max_rungs
+        self.cycles = cycles
         self.run_dir = run_dir
         self.validation = validation
         self.val_fraction = val_fraction
@@ -125,8 +137,13 @@ class AutoDLClassifier(ClassifierMixin, BaseEstimator):
             raise ValueError(f"val_fraction must be in (0, 1), got {self.val_fraction}")
         if self.validation == "cv" and int(self.cv_folds) < 2:
             raise ValueError(f"cv_folds must be >= 2, got {self.cv_folds}")
-        if not 0 < self.min_budget < self.max_budget:
+        if (self.min_budget is None) != (self.max_budget is None):
+            raise ValueError(f"give both min_budget and max_budget, or neither (budgets planned from the time), got "
+                             f"{self.min_budget}, {self.max_budget}")
+        if self.min_budget is not None and not 0 < self.min_budget < self.max_budget:
             raise ValueError(f"need 0 < min_budget < max_budget, got {self.min_budget}, {self.max_budget}")
+        if int(self.max_rungs) < 2 or float(self.eta) < 2:
+            raise ValueError(f"need max_rungs >= 2 and eta >= 2, got {self.max_rungs}, {self.eta}")
         if int(self.ensemble_size) < 1 or int(self.ensemble_nbest) < 1:
             raise ValueError(f"ensemble_size and ensemble_nbest must be >= 1, got {self.ensemble_size}, "
                              f"{self.ensemble_nbest}")
@@ -146,49 +163,57 @@ class AutoDLClassifier(ClassifierMixin, BaseEstimator):
         initial_configs = list(self.initial_configs or [])
         if self.portfolio:  # a bad portfolio file fails here, before any compute
             initial_configs += load_portfolio(self.portfolio_path)
-        self.classes_ = np.unique(y)
-        y_codes = np.searchsorted(self.classes_, y).astype(np.int64)
         if len(y) < 4:
             raise ValueError(f"X has {len(y)} rows: autodl needs at least 4 to hold out validation data")
-        encoder = TabularEncoder().fit(frame)
-        data = encoder.transform(frame)
-        splits = self._splits(y_codes)
-        self.n_features_in_ = frame.shape[1]
-        self.feature_names_in_ = np.asarray(frame.columns, dtype=object)
-
         temporary = self.run_dir is None
         run_dir = Path(tempfile.mkdtemp(prefix="autodl_")) if temporary else Path(self.run_dir)
         run_dir.mkdir(parents=True, exist_ok=True)
-        write_search_data(run_dir / "data.pkl", data, y, y_codes, self.classes_, encoder, splits)
         settings = from_estimator_params(self.get_params())
-        deadline = started + float(self.time_limit) - final_margin(float(self.time_limit))
-        builder = runner = None
-        if self.ensemble or self.traditional:
-            val_rows = np.sort(np.concatenate([val for _, val in splits]))
-            builder = EnsembleBuilder(run_dir, y_codes, val_rows, int(self.ensemble_size) if self.ensemble else 1,
-                                      int(self.ensemble_nbest), started)
-            settings.keep_models = max(settings.keep_models, builder.nbest)  # members' models stay on disk
-        for name in ("ensemble.json", "ensemble_trajectory.jsonl", "traditional.jsonl"):  # a reused run_dir
-            (run_dir / name).unlink(missing_ok=True)
-        if self.traditional:
-            from autodl.traditional import TraditionalRunner
-
-            # its first result needs seconds (forkserver start), long after run_search cleared old records
-            runner = TraditionalRunner.for_search(run_dir, run_dir / "data.pkl", deadline, settings,
-                                                  lambda name, result: builder.add(
-                                                      traditional_candidate(name, result, run_dir))).start()
-        on_evaluation = (lambda evaluation: builder.add(network_candidate(evaluation))) if builder else None
+        # forked now, from this process (torch imported), while the data are encoded below
+        workers = LocalWorkers(settings.n_workers, run_dir)
+        runner = None
         try:
+            self.classes_ = np.unique(y)
+            y_codes = np.searchsorted(self.classes_, y).astype(np.int64)
+            encoder = TabularEncoder().fit(frame)
+            data = encoder.transform(frame)
+            splits = self._splits(y_codes)
+            self.n_features_in_ = frame.shape[1]
+            self.feature_names_in_ = np.asarray(frame.columns, dtype=object)
+            write_search_data(run_dir / "data.pkl", data, y, y_codes, self.classes_, encoder, splits)
+            del data
+            deadline = started + float(self.time_limit) - final_margin(float(self.time_limit))
+            slots = CoreSlots(settings.n_workers)
+            builder = None
+            if self.ensemble or self.traditional:
+                val_rows = np.sort(np.concatenate([val for _, val in splits]))
+                builder = EnsembleBuilder(run_dir, y_codes, val_rows, int(self.ensemble_size) if self.ensemble else 1,
+                                          int(self.ensemble_nbest), started)
+                settings.keep_models = max(settings.keep_models, builder.nbest)  # members' models stay on disk
+            for name in ("ensemble.json", "ensemble_trajectory.jsonl", "traditional.jsonl"):  # a reused run_dir
+                (run_dir / name).unlink(missing_ok=True)
+            if self.traditional:
+                from autodl.traditional import TraditionalRunner
+
+                slots.searching(True)   # the first slot goes to a network evaluation
+                runner = TraditionalRunner.for_search(run_dir, run_dir / "data.pkl", deadline, settings,
+                                                      lambda name, result: builder.add(
+                                                          traditional_candidate(name, result, run_dir)),
+                                                      slots=slots).start()
+            on_evaluation = (lambda evaluation: builder.add(network_candidate(evaluation))) if builder else None
             outcome = run_search(build_space(seed=int(self.seed)), run_dir / "data.pkl", run_dir, deadline, settings,
-                                 initial_configs=initial_configs, started=started, on_evaluation=on_evaluation)
+                                 initial_configs=initial_configs, started=started, on_evaluation=on_evaluation,
+                                 slots=slots, workers=workers)
             if runner is not None:
                 runner.finish(deadline)
             self._keep_results(outcome, y_codes, splits, builder)
         finally:
             if runner is not None:
                 runner.stop()
+            workers.stop(wait=0)   # a no-op after the search (it stops them); after a failure before it, needed
             if temporary:
                 shutil.rmtree(run_dir, ignore_errors=True)
+        self.brackets_ = (outcome.brackets, outcome.completed_brackets)
         self.run_dir_ = None if temporary else run_dir
         self.fit_time_ = time.time() - started
         return self
@@ -196,6 +221,8 @@ class AutoDLClassifier(ClassifierMixin, BaseEstimator):
     def _keep_results(self, outcome, y_codes, splits, builder=None) -> None:
         self.evaluations_ = outcome.evaluations
         self.n_evaluations_ = sum(e.status == "ok" for e in outcome.evaluations)
+        if builder is not None and any(m.model_path and not Path(m.model_path).exists() for m in builder.members):
+            builder.rebuild()
         members = builder.members if builder is not None else []
         # the ensemble (or, with ensemble=False, the best single model of the pool) predicts
         self.ensemble_ = EnsembleModel.from_members(members) if members else None

@@ -3,7 +3,9 @@
 ``EvaluationSettings`` says how one evaluation runs (limits, threads, device, seed, trainer);
 the search (``SearchSettings.evaluation``) and every worker (``WorkerSpec.evaluation``) hold the
 same object, so nothing is copied field by field. ``SearchSettings`` adds the loop's own
-settings (workers, BOHB's budgets in epochs and its model, where the nameserver listens).
+settings (workers, BOHB's budgets in epochs and its model, where the nameserver listens). Budgets
+are planned from the time the search has (``autodl.budgets``) unless ``min_budget`` and
+``max_budget`` are both given.
 ``from_estimator_params`` maps ``AutoDLClassifier``'s parameters onto both, with the two names
 that differ listed in ``ESTIMATOR_NAMES``.
 """
@@ -46,9 +48,14 @@ class SearchSettings:
     """The loop: worker processes, BOHB (budgets are epochs), and the records it keeps."""
 
     n_workers: int = 1
-    min_budget: float = 12.5               # epochs
-    max_budget: float = 50.0               # epochs
-    eta: float = 2.0
+    # epochs; both None: a ladder auto_min_budget * eta**k planned from the time left (autodl.budgets), with
+    # at most max_rungs rungs and `cycles` whole cycles of brackets fitting the time
+    min_budget: float | None = None
+    max_budget: float | None = None
+    eta: float = 3.0
+    auto_min_budget: float = 1.0
+    max_rungs: int = 5
+    cycles: float = 2.0
     host: str = "127.0.0.1"                # nameserver/master interface; None with nic_name for multi-node
     nic_name: str | None = None
     max_iterations: int | None = None      # brackets; None = until the deadline
@@ -62,12 +69,21 @@ class SearchSettings:
 
     def __post_init__(self):
         self.n_workers = int(self.n_workers)
-        self.min_budget, self.max_budget, self.eta = float(self.min_budget), float(self.max_budget), float(self.eta)
+        self.min_budget, self.max_budget = _optional(float, self.min_budget), _optional(float, self.max_budget)
+        if (self.min_budget is None) != (self.max_budget is None):
+            raise ValueError(f"give both min_budget and max_budget (a fixed ladder) or neither (budgets planned "
+                             f"from the time), got {self.min_budget}, {self.max_budget}")
+        self.eta, self.auto_min_budget, self.cycles = float(self.eta), float(self.auto_min_budget), float(self.cycles)
+        self.max_rungs = int(self.max_rungs)
         self.max_iterations = _optional(int, self.max_iterations)
         self.keep_models = int(self.keep_models)
         self.min_points_in_model = _optional(int, self.min_points_in_model)
         if isinstance(self.evaluation, Mapping):   # read back from JSON
             self.evaluation = EvaluationSettings(**self.evaluation)
+
+    @property
+    def planned_budgets(self) -> bool:
+        return self.min_budget is None
 
     def bohb_options(self) -> dict:
         """Keyword arguments of hpbandster's BOHB configuration generator."""

@@ -1,7 +1,13 @@
 """Traditional learners that join the ensemble pool (as in Auto-PyTorch Tabular).
 
 Five fixed configurations: LightGBM, CatBoost, random forest (300 trees), extra trees
-(300 trees) and k-nearest neighbours. They are evaluated like networks: ``train_learner``
+(300 trees) and k-nearest neighbours, trained cheapest-to-land first (LightGBM first, so a
+gradient-boosting model is in the pool early). They adapt to the data's size and the time
+left: a learner's configuration may carry ``max_seconds``, after which boosting stops adding
+rounds (LightGBM, CatBoost: a callback) and forests stop adding trees (grown in chunks), each
+keeping what it has; k-NN keeps at most ``KNN_MAX_ROWS`` training rows (a random subsample).
+``TraditionalRunner`` gives each learner a share of the time left and runs it in a core slot
+(``autodl.slots``), never beside the network evaluations. They are evaluated like networks: ``train_learner``
 has the trainer's signature, so the worker's ``Evaluator`` runs each one in a limited
 child process (same time and memory limits), on the same encoded data and validation
 split(s), and writes ``val_predictions/<tag>.npy`` and ``models/<tag>.pkl`` in the
@@ -10,6 +16,7 @@ networks' format. Preprocessing is the networks' own ``Preprocessor`` with its d
 """
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -18,7 +25,11 @@ import pandas as pd
 from autodl.data import TabularData, TabularEncoder, as_frame, resolve_encoding
 from autodl.preprocessing import Preprocessor
 
-LEARNERS = ("knn", "lightgbm", "extra_trees", "random_forest", "catboost")   # the order they are trained in
+LEARNERS = ("lightgbm", "knn", "random_forest", "extra_trees", "catboost")   # the order they are trained in
+TREES = 300                 # forests' trees (without a time cap)
+TREE_CHUNK = 25             # forests grow this many trees between looks at the clock
+KNN_MAX_ROWS = 20_000       # k-NN's training rows (its predictions cost rows x validation rows)
+MIN_LEARNER_SECONDS = 2.0
 PREPROCESSING = {"imputation": "median", "cat_encoding": "one_hot", "scaling": "standard", "svd": "off"}
 TRADITIONAL_ITERATION = -1   # config_id (-1, 0, i): never collides with BOHB's ids (iterations count from 0)
 
@@ -48,14 +59,64 @@ def make_model(name: str, n_train: int, threads: int, seed: int):
                                   random_seed=seed, verbose=False, allow_writing_files=False)
     if name == "random_forest":
         from sklearn.ensemble import RandomForestClassifier
-        return RandomForestClassifier(n_estimators=300, max_features="sqrt", n_jobs=threads, random_state=seed)
+        return RandomForestClassifier(n_estimators=TREES, max_features="sqrt", n_jobs=threads, random_state=seed)
     if name == "extra_trees":
         from sklearn.ensemble import ExtraTreesClassifier
-        return ExtraTreesClassifier(n_estimators=300, max_features="sqrt", n_jobs=threads, random_state=seed)
+        return ExtraTreesClassifier(n_estimators=TREES, max_features="sqrt", n_jobs=threads, random_state=seed)
     if name == "knn":
         from sklearn.neighbors import KNeighborsClassifier
         return KNeighborsClassifier(n_neighbors=max(1, min(7, n_train)), weights="uniform", n_jobs=threads)
     raise ValueError(f"unknown traditional learner {name!r}; choose from {', '.join(LEARNERS)}")
+
+
+def fit_model(name: str, model, X: np.ndarray, y: np.ndarray, max_seconds: float | None, seed: int = 0):
+    """Fit ``model``; with ``max_seconds``, stop adding rounds or trees once that time has passed."""
+    ends = None if max_seconds is None else time.time() + float(max_seconds)
+    if name == "lightgbm" and ends is not None:
+        return model.fit(X, y, callbacks=[_lightgbm_stop_at(ends)])
+    if name == "catboost" and ends is not None:
+        return model.fit(X, y, callbacks=[_CatBoostStopAt(ends)])
+    if name in ("random_forest", "extra_trees") and ends is not None:
+        model.set_params(warm_start=True)
+        for trees in range(TREE_CHUNK, TREES + TREE_CHUNK, TREE_CHUNK):
+            model.set_params(n_estimators=min(trees, TREES))
+            model.fit(X, y)
+            if time.time() > ends:
+                break
+        return model
+    if name == "knn" and len(y) > KNN_MAX_ROWS:
+        rows = np.sort(np.random.default_rng(seed).choice(len(y), KNN_MAX_ROWS, replace=False))
+        return model.fit(X[rows], y[rows])
+    return model.fit(X, y)
+
+
+def _lightgbm_stop_at(ends: float):
+    from lightgbm.callback import EarlyStopException
+
+    def stop_at(env):
+        if time.time() > ends:
+            raise EarlyStopException(env.iteration, env.evaluation_result_list or [])
+    stop_at.order = 40
+    return stop_at
+
+
+class _CatBoostStopAt:
+    def __init__(self, ends: float):
+        self.ends = ends
+
+    def after_iteration(self, info) -> bool:   # False stops training
+        return time.time() <= self.ends
+
+
+def rounds_fitted(name: str, model) -> int | None:
+    """Boosting rounds or trees in a fitted model (None for k-NN)."""
+    if name == "lightgbm":
+        return int(model.booster_.current_iteration())
+    if name == "catboost":
+        return int(model.tree_count_)
+    if name in ("random_forest", "extra_trees"):
+        return len(model.estimators_)
+    return None
 
 
 @dataclass
@@ -113,22 +174,29 @@ def train_learner(config: dict, X_train, y_train, X_val, y_val, epochs: int = 1,
     model = make_model(name, len(y_codes), max(1, int(threads)), seed)
     if len(seen) > 1:
         # relabel to 0..m-1 so every library agrees on the column order of predict_proba
-        model.fit(dense, np.searchsorted(seen, y_codes))
+        fit_model(name, model, dense, np.searchsorted(seen, y_codes), config.get("max_seconds"), seed)
     pipeline = TraditionalPipeline(name, classes, encoder, preprocessor, model, seen)
     val_proba = pipeline.predict_proba(X_val)
     y_val_codes = _codes(y_val, classes)
-    final = {"final_val_accuracy": float((val_proba.argmax(axis=1) == y_val_codes).mean()),
+    final = {"rounds": rounds_fitted(name, model) if len(seen) > 1 else None,
+             "final_val_accuracy": float((val_proba.argmax(axis=1) == y_val_codes).mean()),
              "final_val_cross_entropy": float(-np.log(np.clip(val_proba[np.arange(len(y_val_codes)), y_val_codes],
                                                               1e-12, 1)).mean())}
     return TraditionalResult(val_proba, pipeline, [], final)
 
 
+def learner_seconds(seconds_left: float, learners_left: int) -> float:
+    """A learner's time cap: an equal share of the time left with room for the networks beside it."""
+    return max(MIN_LEARNER_SECONDS, seconds_left / (learners_left + 2))
+
+
 class TraditionalRunner:
     """Evaluates the learners one after another in a background thread, under the network evaluations'
-    limits (the worker's ``Evaluator``), recording each in ``traditional.jsonl`` and passing it to
-    ``on_result(name, evaluation_result)``."""
+    limits (the worker's ``Evaluator``, children forked from a forkserver without torch), recording each in
+    ``traditional.jsonl`` and passing it to ``on_result(name, evaluation_result)``. With ``slots`` each
+    learner (and ``on_result``) runs inside a core slot, taking turns with the network evaluations."""
 
-    def __init__(self, spec, on_result, learners=LEARNERS):
+    def __init__(self, spec, on_result, learners=LEARNERS, slots=None):
         import dataclasses
         import threading
 
@@ -140,51 +208,66 @@ class TraditionalRunner:
         evaluation = dataclasses.replace(spec.evaluation, train_fn="autodl.traditional:train_learner",
                                          record_gradients=False, device="cpu")
         self.spec = dataclasses.replace(spec, evaluation=evaluation)
-        self.evaluator = Evaluator(self.spec)
         # no torch in this forkserver: the learners don't need it, and importing it takes seconds
-        self.evaluator.context.set_forkserver_preload(["autodl.traditional"])
+        self.evaluator = Evaluator(self.spec, preload=("autodl.traditional",), start_method="forkserver")
         self.on_result = on_result
         self.learners = list(learners)
+        self.slots = slots
         self.results: dict[str, dict] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="autodl-traditional", daemon=True)
 
     @classmethod
-    def for_search(cls, run_dir, data_path, deadline: float, settings, on_result) -> "TraditionalRunner":
+    def for_search(cls, run_dir, data_path, deadline: float, settings, on_result, slots=None) -> "TraditionalRunner":
         """A runner with the limits of a search's network evaluations (``autodl.settings.SearchSettings``)."""
         from autodl.worker import WorkerSpec
 
         spec = WorkerSpec(run_id="traditional", run_dir=str(run_dir), data_path=str(data_path), nameserver="",
                           nameserver_port=0, deadline=deadline, evaluation=settings.evaluation)
-        return cls(spec, on_result)
+        return cls(spec, on_result, slots=slots)
 
     def start(self) -> "TraditionalRunner":
         self._thread.start()
         return self
 
     def _run(self) -> None:
+        from autodl.worker import MIN_EVAL_SECONDS
+
+        started = False
+        for index, name in enumerate(self.learners):
+            if self._stop.is_set():
+                break
+            if self.slots is not None and not self.slots.acquire_learner(self.spec.deadline - MIN_EVAL_SECONDS):
+                break
+            try:
+                if not started:   # in the first slot: the forkserver's imports take a core too
+                    self.evaluator.start()
+                    started = True
+                if self._stop.is_set():
+                    break
+                self._evaluate(name, len(self.learners) - index)
+            finally:
+                if self.slots is not None:
+                    self.slots.release()
+
+    def _evaluate(self, name: str, learners_left: int) -> None:
         import json
         from pathlib import Path
 
-        self.evaluator.start()
-        for name in self.learners:
-            if self._stop.is_set():
-                break
-            result = self.evaluator.evaluate(learner_config_id(name), {"learner": name}, 0.0)
-            if self._stop.is_set():
-                break   # stopped while it ran: the run has moved on without it
-            self.results[name] = result
-            with open(Path(self.spec.run_dir) / "traditional.jsonl", "a") as fh:
-                fh.write(json.dumps({"learner": name, "config_id": list(learner_config_id(name)),
-                                     "loss": result["loss"], "status": result["info"]["status"],
-                                     "info": result["info"]}) + "\n")
-            if result["info"]["status"] == "ok":
-                self.on_result(name, result)
+        config = {"learner": name, "max_seconds": learner_seconds(self.spec.deadline - time.time(), learners_left)}
+        result = self.evaluator.evaluate(learner_config_id(name), config, 0.0)
+        if self._stop.is_set():
+            return   # stopped while it ran: the run has moved on without it
+        self.results[name] = result
+        with open(Path(self.spec.run_dir) / "traditional.jsonl", "a") as fh:
+            fh.write(json.dumps({"learner": name, "config_id": list(learner_config_id(name)),
+                                 "loss": result["loss"], "status": result["info"]["status"],
+                                 "max_seconds": config["max_seconds"], "info": result["info"]}) + "\n")
+        if result["info"]["status"] == "ok":
+            self.on_result(name, result)
 
     def finish(self, until: float) -> None:
         """Let the learners run until ``until`` (time.time()), then stop."""
-        import time
-
         self._thread.join(max(0.0, until - time.time()))
         self.stop()
 

@@ -1,9 +1,14 @@
 """The evaluator side: one hpbandster worker process evaluating one configuration at a time.
 
-Each evaluation runs in a child process (forked from a clean forkserver that has the
-trainer preloaded) under its own wall-clock and memory limit. Memory is the child's unique
+Each evaluation runs in a child process under its own wall-clock and memory limit. On the
+CPU the child is forked from the worker itself, which has the trainer (torch) imported already
+(a local worker is itself forked from the process that runs ``fit``, so nothing imports torch
+again and an evaluation starts in milliseconds); with a CUDA device it is forked from a clean
+forkserver with the trainer preloaded (CUDA cannot be used in a child forked after it was
+initialised). The child uses ``threads`` threads (torch's and the BLAS/OpenMP pools alike) and
+reads the search's data memory-mapped (``autodl.search_data``). Memory is the child's unique
 set size (USS): what the evaluation itself holds, not the ~300 MB of torch and friends it
-shares copy-on-write with the forkserver. A crash, an overrun,
+shares copy-on-write with its parent. A crash, an overrun,
 or running out of memory is recorded with the worst loss and the worker carries on.
 The child writes its artifacts to the run directory; only a small summary travels back.
 
@@ -20,6 +25,7 @@ import json
 import logging
 import math
 import multiprocessing
+import multiprocessing.connection
 import os
 import pickle
 import threading
@@ -31,12 +37,12 @@ from pathlib import Path
 import numpy as np
 import psutil
 
+from autodl.search_data import read_search_data
 from autodl.settings import EvaluationSettings
 
 WORST_LOSS = 1.0          # loss = 1 - validation accuracy, so 1.0 is the worst possible
 MIN_EVAL_SECONDS = 1.0    # don't start an evaluation that has less time than this left
-POLL_SECONDS = 0.05
-MEMORY_POLL_SECONDS = 0.25
+MEMORY_POLL_SECONDS = 0.25   # how often an evaluation's memory is read (the worker sleeps in between)
 SPEC_FILE = "worker_spec.json"   # written by the search into its run directory
 
 log = logging.getLogger("autodl.worker")
@@ -87,8 +93,7 @@ def _import(path: str):
 def _train_and_save(run_dir: str, data_path: str, settings: EvaluationSettings, config: dict, epochs: int,
                     tag: str) -> dict:
     """Runs inside the child: train on every split, save artifacts, return a summary."""
-    with open(data_path, "rb") as fh:
-        data = pickle.load(fh)
+    data = read_search_data(data_path)
     train_fn = _import(settings.train_fn)
     X, y = data["X"], data["y"]
     val_proba = np.full((len(y), len(data["classes"])), np.nan)
@@ -124,7 +129,11 @@ def _train_and_save(run_dir: str, data_path: str, settings: EvaluationSettings, 
 def _child_main(conn, run_dir: str, data_path: str, settings: EvaluationSettings, config: dict, epochs: int,
                 tag: str) -> None:
     try:
-        conn.send(("ok", _train_and_save(run_dir, data_path, settings, config, epochs, tag)))
+        from threadpoolctl import threadpool_limits
+
+        with threadpool_limits(limits=max(1, settings.threads)):   # BLAS/OpenMP pools: the threads it was given
+            summary = _train_and_save(run_dir, data_path, settings, config, epochs, tag)
+        conn.send(("ok", summary))
     except BaseException:  # noqa: BLE001 - everything goes back to the worker as a crash record
         conn.send(("crash", traceback.format_exc(limit=5)[-2000:]))
     finally:
@@ -134,18 +143,30 @@ def _child_main(conn, run_dir: str, data_path: str, settings: EvaluationSettings
 class Evaluator:
     """Runs evaluations in limited child processes; usable without hpbandster (tests, tools)."""
 
-    def __init__(self, spec: WorkerSpec):
+    def __init__(self, spec: WorkerSpec, preload=("autodl.trainer",), start_method: str | None = None):
+        """``start_method``: "fork" (children forked from this process) or "forkserver"; None: fork on the
+        CPU, forkserver with a CUDA device. ``preload``: modules imported before the first child (with the
+        train function's)."""
         self.spec = spec
-        self.context = multiprocessing.get_context("forkserver")
-        # the forkserver imports the trainer once; each evaluation then forks in milliseconds
-        self.context.set_forkserver_preload(["autodl.trainer", spec.evaluation.train_fn.partition(":")[0]])
+        self.preload = [*preload, spec.evaluation.train_fn.partition(":")[0]]
+        if start_method is None:
+            start_method = "forkserver" if str(spec.evaluation.device).startswith("cuda") else "fork"
+        self.forked = start_method == "fork"
+        self.context = multiprocessing.get_context(start_method)
+        if not self.forked:
+            self.context.set_forkserver_preload(self.preload)
         self.current = None
 
     def start(self) -> None:
-        """Start the forkserver now (it imports torch) rather than at the first evaluation."""
-        from multiprocessing import forkserver
+        """Import the trainer here (CPU: children are forked from this process) or start the forkserver
+        (CUDA), rather than at the first evaluation."""
+        if self.forked:
+            for module in self.preload:
+                importlib.import_module(module)
+        else:
+            from multiprocessing import forkserver
 
-        forkserver.ensure_running()
+            forkserver.ensure_running()
 
     def evaluate(self, config_id, config: dict, budget: float) -> dict:
         began = time.time()
@@ -180,7 +201,10 @@ class Evaluator:
             except psutil.Error:  # already gone: the loop below reports how it ended
                 handle = None
             while outcome is None:
-                if receive.poll(POLL_SECONDS):
+                # sleep until the child reports or ends (no busy polling), waking for the time and memory checks
+                wake = ends - time.time() if memory_mb is None else MEMORY_POLL_SECONDS
+                multiprocessing.connection.wait([receive, child.sentinel], max(0.0, min(wake, ends - time.time())))
+                if receive.poll(0):
                     try:
                         status, payload = receive.recv()
                     except EOFError:
@@ -243,7 +267,7 @@ def serve(spec: WorkerSpec, worker_id: str = "0", *, on_result=None) -> int:
     evaluation (e.g. to keep a per-worker record).
     """
     evaluator = Evaluator(spec)
-    evaluator.start()  # imports torch in the forkserver while this process imports hpbandster
+    evaluator.start()  # a no-op in a worker forked from fit's process: torch is imported already
     from autodl.hpb import Worker  # the serializer fix comes with it
 
     count = 0

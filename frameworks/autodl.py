@@ -1,8 +1,8 @@
 """autodl, our Auto-PyTorch-style AutoDL system, as a harness framework (runs in the project's venv).
 
-Resources: one worker process per core (one torch thread each); each evaluation may use
-``memory_mb / (workers + 2)`` MB (one share for the traditional learner evaluated beside the
-network workers, one left for the master, workers and forkservers).
+Resources: one worker process per core (one torch thread each); autodl never runs more
+evaluations (networks and traditional learners together) than cores at a time, so each may use
+``memory_mb / (workers + 1)`` MB (one share left for the master, the idle workers and the data).
 ``autodl.AutoDLClassifier`` fits until ``constraint.fit_deadline`` (the budget less the predict
 margin, ``frameworks.base``). Registry variants pass AutoDLClassifier arguments as parameters
 (e.g. ``min_budget``). When the job runs as the master of a distributed search, its environment
@@ -37,7 +37,7 @@ class AutoDL(Framework):
         X, y = train.drop(columns=[target]), train[target].astype(str)
         workers = max(1, int(constraint.cores))
         options = {"time_limit": fit_deadline - time.time(), "n_workers": workers,
-                   "threads_per_worker": 1, "memory_limit": max(256, constraint.memory_mb // (workers + 2)),
+                   "threads_per_worker": 1, "memory_limit": max(256, constraint.memory_mb // (workers + 1)),
                    "seed": seed, "device": "cuda" if constraint.gpus else "cpu",
                    "run_dir": str(Path(workdir) / "autodl")}
         options.update(self.params)

@@ -12,7 +12,7 @@ from tests.autodl_fixtures import iris_frame
 # tiny networks so each evaluation takes well under a second
 FAST = {**default_config(), "mlp_layers": 1, "mlp_units": 64, "batch_size": 64}
 PORTFOLIO = [FAST, {**FAST, "lr": 0.01, "activation": "tanh"}]
-QUICK = dict(time_limit=20, min_budget=1, max_budget=2, max_iterations=1, seed=0, device="cpu",
+QUICK = dict(time_limit=20, min_budget=1, max_budget=2, eta=2, max_iterations=1, seed=0, device="cpu",
              record_gradients=False)
 
 
@@ -45,9 +45,9 @@ def test_the_portfolio_is_evaluated_first(tmp_path, portfolio_file):
 def test_traditional_learners_and_the_ensemble_join_the_run(tmp_path):
     X, y = iris_frame()
     model = AutoDLClassifier(run_dir=tmp_path, portfolio=False, time_limit=25, min_budget=1, max_budget=2,
-                             max_iterations=1, seed=0, device="cpu", record_gradients=False).fit(X, y)
+                             eta=2, max_iterations=1, seed=0, device="cpu", record_gradients=False).fit(X, y)
     learners = [r["learner"] for r in _jsonl(tmp_path / "traditional.jsonl") if r["status"] == "ok"]
-    assert learners[:2] == ["knn", "lightgbm"]
+    assert learners[:2] == ["lightgbm", "knn"]     # gradient boosting first (autodl.traditional.LEARNERS)
     trajectory = _jsonl(tmp_path / "ensemble_trajectory.jsonl")
     assert len(trajectory) >= len(learners) + 1
     assert [r["time"] for r in trajectory] == sorted(r["time"] for r in trajectory)
@@ -64,7 +64,7 @@ def test_traditional_learners_and_the_ensemble_join_the_run(tmp_path):
 def test_ensemble_off_predicts_with_the_single_best_model_of_the_pool(tmp_path):
     X, y = iris_frame()
     model = AutoDLClassifier(run_dir=tmp_path, portfolio=False, ensemble=False, time_limit=20, min_budget=1,
-                             max_budget=2, max_iterations=1, seed=0, device="cpu", record_gradients=False).fit(X, y)
+                             max_budget=2, eta=2, max_iterations=1, seed=0, device="cpu", record_gradients=False).fit(X, y)
     assert len(model.ensemble_members_) == 1 and model.ensemble_members_[0][3] == 1.0
     assert model.predict(X).shape == (150,)
 
