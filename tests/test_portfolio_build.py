@@ -7,6 +7,7 @@ import pytest
 from sklearn.datasets import load_iris, load_wine
 
 from autodl.portfolio import load_portfolio
+from autodl.portfolio.build import BuildSettings, evaluate_dataset, read_suite
 from autodl.space import default_config
 
 SMALL = {**default_config(), "mlp_layers": 1, "mlp_units": 64, "batch_size": 32, "lr": 0.01}
@@ -39,3 +40,25 @@ def test_build_evaluates_every_candidate_everywhere_and_writes_portfolio_and_mat
     provenance = json.loads(out.read_text())["provenance"]
     assert provenance["datasets"] == ["iris", "wine"] and provenance["budgets"]["eval_epochs"] == 2
     assert provenance["command"].startswith("python -m autodl.portfolio build --suite")
+    # the budgets recorded are the settings the searches ran with, not literals
+    from autodl.settings import SearchSettings
+
+    defaults = SearchSettings()
+    assert provenance["budgets"]["search_ladder"] == {"min_budget": defaults.auto_min_budget, "eta": defaults.eta,
+                                                      "max_rungs": defaults.max_rungs, "cycles": defaults.cycles}
+    assert provenance["budgets"]["eval_seconds_cap"] == BuildSettings().eval_seconds
+
+
+def test_a_candidate_over_the_time_cap_scores_the_worst_error(tmp_path):
+    frame = load_iris(as_frame=True).frame.rename(columns={"target": "class"})
+    frame.to_csv(tmp_path / "iris.csv.gz", index=False)
+    (tmp_path / "suite.yaml").write_text("datasets:\n  - {name: iris, path: iris.csv.gz, target: class}\n")
+    [dataset] = read_suite(tmp_path / "suite.yaml")
+    candidates = [{"source": "iris", "config": SMALL}]
+    capped, roomy = tmp_path / "capped.json", tmp_path / "roomy.json"
+    evaluate_dataset(dataset, candidates, capped, BuildSettings(eval_epochs=5000, eval_seconds=1.5))
+    evaluate_dataset(dataset, candidates, roomy, BuildSettings(eval_epochs=2, eval_seconds=60))
+    [over] = json.loads(capped.read_text())["errors"].values()
+    [within] = json.loads(roomy.read_text())["errors"].values()
+    assert over["status"] == "timeout" and over["error"] == 1.0
+    assert within["status"] == "ok" and within["error"] < 0.5

@@ -29,6 +29,8 @@ def _parser() -> argparse.ArgumentParser:
                           help="seconds of search per dataset")
         step.add_argument("--eval-epochs", type=int, default=defaults.eval_epochs,
                           help="epochs of each candidate evaluation")
+        step.add_argument("--eval-seconds", type=float, default=defaults.eval_seconds,
+                          help="time cap of each candidate evaluation (over it: the worst error)")
         step.add_argument("--max-rows", type=int, default=defaults.max_rows,
                           help="larger datasets are stratified-subsampled to this many rows")
         step.add_argument("--seed", type=int, default=defaults.seed)
@@ -36,6 +38,8 @@ def _parser() -> argparse.ArgumentParser:
             step.add_argument("--out", type=Path, default=DEFAULT_PORTFOLIO, help="portfolio file to write")
             step.add_argument("--jobs", type=int, default=defaults.jobs, help="datasets processed in parallel")
             step.add_argument("--size", type=int, default=defaults.size, help="maximum portfolio size")
+            step.add_argument("--search-datasets", type=int, default=None,
+                              help="search only this many datasets (a seeded choice); every dataset is evaluated")
         else:
             step.add_argument("--dataset", required=True, help="name of the dataset in the suite")
     return parser
@@ -43,10 +47,14 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> None:
     args = _parser().parse_args(argv)
-    settings = BuildSettings(search_time=args.search_time, eval_epochs=args.eval_epochs, max_rows=args.max_rows,
-                             seed=args.seed, **({"jobs": args.jobs, "size": args.size} if args.step == "build" else {}))
+    settings = BuildSettings(search_time=args.search_time, eval_epochs=args.eval_epochs, eval_seconds=args.eval_seconds,
+                             max_rows=args.max_rows, seed=args.seed,
+                             **({"jobs": args.jobs, "size": args.size, "search_datasets": args.search_datasets}
+                                if args.step == "build" else {}))
     for value, name in [(settings.search_time, "--search-time"), (settings.eval_epochs, "--eval-epochs"),
-                        (settings.max_rows, "--max-rows"), (settings.jobs, "--jobs"), (settings.size, "--size")]:
+                        (settings.eval_seconds, "--eval-seconds"), (settings.max_rows, "--max-rows"),
+                        (settings.jobs, "--jobs"), (settings.size, "--size"),
+                        (settings.search_datasets or 1, "--search-datasets")]:
         if value <= 0:
             sys.exit(f"error: {name} must be positive, got {value}")
     try:

@@ -1,9 +1,13 @@
 """Building a portfolio from a suite of meta-train datasets (Auto-sklearn 2.0's recipe).
 
-1. search: run autodl's BOHB search (portfolio, ensemble and traditional learners off) on
-   each dataset for ``search_time`` seconds; its incumbent becomes a candidate;
+1. search: run autodl's BOHB search (portfolio, ensemble and traditional learners off; the
+   estimator's default settings, so budgets are planned from the time as in any fit) on each
+   dataset (or on ``search_datasets`` of them, a seeded choice) for ``search_time`` seconds; its
+   incumbent becomes a candidate;
 2. evaluate: train every candidate on every dataset at ``eval_epochs`` epochs on one
-   stratified holdout split (datasets above ``max_rows`` rows subsampled) -> an error matrix;
+   stratified holdout split (datasets above ``max_rows`` rows subsampled), each in a limited
+   child process (the search's ``Evaluator``) capped at ``eval_seconds`` (a candidate over it
+   scores the worst error, as Auto-PyTorch's per-run limit) -> an error matrix;
 3. pick: greedy portfolio construction over that matrix (``autodl.portfolio.greedy``).
 
 Each dataset's step runs in its own process (at most ``jobs`` at a time) and leaves a JSON
@@ -35,12 +39,22 @@ from autodl.suite_file import SuiteEntry, read_suite_file, read_table
 
 @dataclass
 class BuildSettings:
-    search_time: float = 40.0
-    eval_epochs: int = 12
+    search_time: float = 60.0
+    eval_epochs: int = 9             # the largest rung (1, 3, 9 epochs) a 60 s search plans on a few thousand rows
+    eval_seconds: float = 30.0       # per-candidate time cap of the evaluation step
     max_rows: int = 2000
     jobs: int = 2
     size: int = 16
     seed: int = 0
+    search_datasets: int | None = None   # search only this many datasets (a seeded choice); all are evaluated
+
+
+def searched(datasets: list[str], settings: BuildSettings) -> list[str]:
+    """The datasets whose searches give candidates: all, or a seeded choice of ``search_datasets``, in suite order."""
+    if settings.search_datasets is None or settings.search_datasets >= len(datasets):
+        return list(datasets)
+    chosen = set(np.random.default_rng(settings.seed).choice(len(datasets), settings.search_datasets, replace=False))
+    return [name for i, name in enumerate(datasets) if i in chosen]
 
 
 def read_suite(path) -> list[SuiteEntry]:
@@ -66,50 +80,70 @@ def config_key(config: dict) -> str:
 
 # --- step 1: one dataset's search (runs in its own process)
 
+def search_params(dataset: SuiteEntry, work: Path, settings: BuildSettings) -> dict:
+    """AutoDLClassifier's parameters for one dataset's search (the estimator's defaults otherwise)."""
+    # a seed per dataset: with one seed every search would sample the same configurations
+    seed = settings.seed + zlib.crc32(dataset.name.encode()) % 100_000
+    return {"time_limit": settings.search_time, "n_workers": 1, "seed": seed, "device": "cpu",
+            "run_dir": str(work / "runs" / dataset.name), "keep_models": 1, "record_gradients": False,
+            "portfolio": False, "ensemble": False, "traditional": False}
+
+
 def search_dataset(dataset: SuiteEntry, out: Path, work: Path, settings: BuildSettings) -> None:
     from autodl.estimator import AutoDLClassifier
 
     X, y = load_dataset(dataset, settings.max_rows, settings.seed)
-    # a seed per dataset: with one seed every search would sample the same configurations
-    seed = settings.seed + zlib.crc32(dataset.name.encode()) % 100_000
-    params = {"time_limit": settings.search_time, "n_workers": 1, "seed": seed, "device": "cpu",
-              "run_dir": str(work / "runs" / dataset.name), "keep_models": 1, "record_gradients": False}
-    switches = set(AutoDLClassifier().get_params())
-    params.update({name: False for name in ("portfolio", "ensemble", "traditional") if name in switches})
     started = time.time()
-    model = AutoDLClassifier(**params).fit(X, y)
+    model = AutoDLClassifier(**search_params(dataset, work, settings)).fit(X, y)
+    run_dir = work / "runs" / dataset.name
+    brackets = [json.loads(line) for line in (run_dir / "brackets.jsonl").read_text().splitlines()]
     out.write_text(json.dumps({"dataset": dataset.name, "config": model.incumbent_["config"],
                                "loss": model.incumbent_["loss"], "epochs": model.incumbent_["epochs"],
-                               "n_evaluations": model.n_evaluations_, "seconds": time.time() - started}))
+                               "n_evaluations": model.n_evaluations_,
+                               "budgets": sorted({e.budget for e in model.evaluations_}),
+                               "brackets": len(brackets), "completed_brackets": sum(b["completed"] for b in brackets),
+                               "model_based": sum(e.model_based for e in model.evaluations_),
+                               "seconds": time.time() - started}))
 
 
 # --- step 2: every candidate on one dataset (runs in its own process)
 
 def evaluate_dataset(dataset: SuiteEntry, candidates: list[dict], out: Path, settings: BuildSettings) -> None:
+    import shutil
+
     from autodl.data import TabularEncoder
-    from autodl.trainer import train_pipeline
+    from autodl.search import write_search_data
+    from autodl.settings import EvaluationSettings
+    from autodl.worker import Evaluator, WorkerSpec
 
     X, y = load_dataset(dataset, settings.max_rows, settings.seed)
     train, val = holdout(y, test_size=0.33, seed=settings.seed)
     encoder = TabularEncoder().fit(X.iloc[train])
-    data = encoder.transform(X)
     classes = np.unique(y)
+    run_dir = out.with_suffix(".run")
+    run_dir.mkdir(parents=True, exist_ok=True)
+    write_search_data(run_dir / "data.pkl", encoder.transform(X), y, np.searchsorted(classes, y), classes, encoder,
+                      [(np.sort(train), np.sort(val))])
+    evaluation = EvaluationSettings(eval_time_limit=settings.eval_seconds, threads=1, device="cpu", seed=settings.seed,
+                                    record_gradients=False)
+    evaluator = Evaluator(WorkerSpec(run_id="portfolio", run_dir=str(run_dir), data_path=str(run_dir / "data.pkl"),
+                                     nameserver="", nameserver_port=0, deadline=time.time() + 10 ** 7,
+                                     evaluation=evaluation))
+    evaluator.start()
     done = json.loads(out.read_text())["errors"] if out.exists() else {}
-    for candidate in candidates:
+    for i, candidate in enumerate(candidates):
         key = config_key(candidate["config"])
         if key in done:
             continue
-        started = time.time()
-        try:
-            result = train_pipeline(candidate["config"], data.take(train), y[train], data.take(val), y[val],
-                                    settings.eval_epochs, threads=1, seed=settings.seed, record_gradients=False,
-                                    encoder=encoder, classes=classes)
-            error = 1.0 - float(result.final["final_val_accuracy"])
-        except Exception as exc:  # noqa: BLE001 - a failing candidate gets the worst error, the build goes on
-            print(f"{dataset.name}: candidate from {candidate['source']} failed: {exc}", file=sys.stderr)
-            error = 1.0
-        done[key] = {"error": error, "seconds": time.time() - started}
+        result = evaluator.evaluate((0, 0, i), candidate["config"], settings.eval_epochs)
+        info = result["info"]
+        if info["status"] != "ok":   # a failing or over-time candidate gets the worst error, the build goes on
+            print(f"{dataset.name}: candidate from {candidate['source']}: {info['status']} {info.get('error', '')}",
+                  file=sys.stderr)
+        done[key] = {"error": result["loss"], "status": info["status"],
+                     "seconds": info["t_end"] - info["t_start"]}
         out.write_text(json.dumps({"dataset": dataset.name, "errors": done}))
+    shutil.rmtree(run_dir, ignore_errors=True)
 
 
 # --- the driver
@@ -128,7 +162,8 @@ def _run_steps(commands: list[list[str]], jobs: int, log_dir: Path) -> None:
 def _step_command(step: str, suite: Path, dataset: str, work: Path, settings: BuildSettings) -> list[str]:
     return [sys.executable, "-m", "autodl.portfolio", step, "--suite", str(suite), "--dataset", dataset,
             "--work", str(work), "--search-time", str(settings.search_time), "--eval-epochs",
-            str(settings.eval_epochs), "--max-rows", str(settings.max_rows), "--seed", str(settings.seed)]
+            str(settings.eval_epochs), "--eval-seconds", str(settings.eval_seconds), "--max-rows",
+            str(settings.max_rows), "--seed", str(settings.seed)]
 
 
 def build(suite: Path, out: Path, work: Path, settings: BuildSettings, command: str) -> dict:
@@ -140,13 +175,14 @@ def build(suite: Path, out: Path, work: Path, settings: BuildSettings, command: 
     for sub in ("search", "eval", "logs", "runs"):
         (work / sub).mkdir(parents=True, exist_ok=True)
     started = time.time()
-    todo = [d.name for d in datasets if not (work / "search" / f"{d.name}.json").exists()]
+    to_search = searched([d.name for d in datasets], settings)
+    todo = [name for name in to_search if not (work / "search" / f"{name}.json").exists()]
     _run_steps([_step_command("search-one", suite, name, work, settings) for name in todo], settings.jobs,
                work / "logs")
-    searched = {d.name: json.loads((work / "search" / f"{d.name}.json").read_text())
-                for d in datasets if (work / "search" / f"{d.name}.json").exists()}
+    searches = {name: json.loads((work / "search" / f"{name}.json").read_text())
+                for name in to_search if (work / "search" / f"{name}.json").exists()}
     candidates, seen = [], set()
-    for name, record in searched.items():
+    for name, record in searches.items():
         if config_key(record["config"]) not in seen:
             seen.add(config_key(record["config"]))
             candidates.append({"source": name, "config": record["config"]})
@@ -163,15 +199,28 @@ def build(suite: Path, out: Path, work: Path, settings: BuildSettings, command: 
         for i, candidate in enumerate(candidates):
             errors[i, j] = done.get(config_key(candidate["config"]), {"error": 1.0})["error"]
     chosen = greedy_portfolio(errors, settings.size)
+    from autodl.estimator import AutoDLClassifier
+    from autodl.settings import from_estimator_params
+
+    search = from_estimator_params(AutoDLClassifier(**search_params(datasets[0], work, settings)).get_params())
     provenance = {
-        "suite": suite.name, "datasets": evaluated, "searched_datasets": sorted(searched),
+        "suite": suite.name, "datasets": evaluated, "searched_datasets": sorted(searches),
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"), "command": command,
-        "budgets": {"search_seconds_per_dataset": settings.search_time, "search_workers": 1,
-                    "search_epoch_budgets": [12.5, 25.0, 50.0], "eval_epochs": settings.eval_epochs,
+        "budgets": {"search_seconds_per_dataset": settings.search_time, "search_workers": search.n_workers,
+                    "search_epoch_budgets": "planned from the time" if search.planned_budgets
+                    else [search.min_budget, search.max_budget],
+                    "search_ladder": {"min_budget": search.auto_min_budget, "eta": search.eta,
+                                      "max_rungs": search.max_rungs, "cycles": search.cycles},
+                    "search_budgets_used": sorted({b for r in searches.values() for b in r.get("budgets", [])}),
+                    "search_evaluations_median": float(np.median([r.get("n_evaluations", 0)
+                                                                 for r in searches.values()])),
+                    "search_model_based_total": int(sum(r.get("model_based", 0) for r in searches.values())),
+                    "eval_epochs": settings.eval_epochs, "eval_seconds_cap": settings.eval_seconds,
                     "max_rows": settings.max_rows, "search_seed": "seed + crc32(dataset name) % 100000",
                     "eval_split": "one stratified holdout, 33% validation",
-                    "parallel_processes": settings.jobs, "seed": settings.seed},
-        "method": "candidates = each dataset's search incumbent (deduplicated); every candidate evaluated on "
+                    "parallel_processes": settings.jobs, "seed": settings.seed,
+                    "search_datasets": settings.search_datasets},
+        "method": "candidates = each searched dataset's incumbent (deduplicated); every candidate evaluated on "
                   "every dataset; greedy portfolio construction minimising the mean best-of-portfolio "
                   "validation error (Feurer et al. 2022), stopping when no candidate improves it",
         "n_candidates": len(candidates), "sources": [candidates[i]["source"] for i in chosen],
