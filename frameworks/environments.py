@@ -218,8 +218,11 @@ class VenvFramework(Framework):
             env.pop("PYTHONSAFEPATH", None)      # the exec script imports exec_common from its own folder
             # Same session as the job process: the harness's kill of the group reaches the framework
             proc = subprocess.Popen([str(self.venv.python), str(EXEC_DIR / self.exec_script), str(scratch / "params.json")],
-                                    env=env, cwd=scratch, stdin=subprocess.DEVNULL)
+                                    env=env, cwd=scratch, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                    stderr=subprocess.STDOUT)
+            tee = logs.ConsoleTee(proc.stdout, workdir).start()      # job.log and framework_logs/console.log
             returncode = proc.wait()
+            tee.join(timeout=5)
             return self._read_back(scratch, workdir, returncode, version, {"host_started": deadline - constraint.budget_s,
                                                                            "exec_exited": time.time()})
         finally:
@@ -229,6 +232,8 @@ class VenvFramework(Framework):
                     proc.wait(timeout=EXEC_GRACE_S)
                 except subprocess.TimeoutExpired:
                     proc.kill()
+            if proc is not None:
+                _kill_rest_of_session()
             if in_main:
                 signal.signal(signal.SIGTERM, previous)
             shutil.rmtree(scratch, ignore_errors=True)
@@ -255,6 +260,24 @@ class VenvFramework(Framework):
                                                            "main_options": result.get("main_options", {}),
                                                            "options": result.get("options", {})},
                                                           sort_keys=True, default=str)})
+
+
+def _kill_rest_of_session() -> None:
+    """Kill what the framework left in this job's session: Ray starts its workers in process groups
+    of their own, which a kill of the job's process group does not reach, and a worker started while
+    the job was being stopped outlived it by seconds. Only in a job process (the leader of a session
+    of its own, as the harness starts it); elsewhere (a test calling ``run``) nothing is touched."""
+    import psutil
+
+    me = os.getpid()
+    if os.getsid(0) != me:
+        return
+    for p in psutil.process_iter():
+        try:
+            if p.pid != me and os.getsid(p.pid) == me:
+                p.kill()
+        except (psutil.Error, OSError):
+            continue
 
 
 def _raise_exit(signum, frame):

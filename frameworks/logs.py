@@ -95,3 +95,47 @@ def _tail_lines(path: Path) -> list[str]:
     if b"\0" in data[:4096]:          # not a text file
         return []
     return data.decode("utf-8", errors="replace").splitlines()
+
+
+class ConsoleTee:
+    """Copies a framework process's console output (stdout and stderr, one pipe) to this process's
+    stdout (the job's ``job.log``) and to ``framework_logs/console.log`` as it arrives, rotating that
+    file at ``max_bytes`` (one backup). What a framework prints rather than logs (Ray forwarding its
+    workers' lines, warnings, a traceback) is then kept with its logs too."""
+
+    def __init__(self, stream, job_dir: Path, max_bytes: int = MAX_BYTES):
+        import threading
+
+        self._stream, self._max = stream, max_bytes
+        self._path = logs_dir(job_dir) / "console.log"
+        self._thread = threading.Thread(target=self._pump, name="console-tee", daemon=True)
+
+    def start(self) -> "ConsoleTee":
+        self._thread.start()
+        return self
+
+    def join(self, timeout: float | None = None) -> None:
+        self._thread.join(timeout)
+
+    def _pump(self) -> None:
+        import os
+        import sys
+
+        out = open(self._path, "ab")
+        try:
+            for chunk in iter(lambda: self._stream.read1(1 << 16), b""):
+                try:
+                    sys.stdout.flush()
+                    os.write(sys.stdout.fileno(), chunk)
+                except (OSError, ValueError):
+                    pass
+                if out.tell() + len(chunk) > self._max:
+                    out.close()
+                    os.replace(self._path, self._path.with_name(self._path.name + ".1"))
+                    out = open(self._path, "ab")
+                out.write(chunk[-self._max:])
+                out.flush()
+        except (OSError, ValueError):
+            pass
+        finally:
+            out.close()

@@ -119,3 +119,24 @@ def test_anytime_records_are_written_in_time_order_and_untimed_ones_say_so(tmp_p
     assert [r["model"] for r in lines] == ["dummy", "LightGBM", "WeightedEnsemble_L2", "refit"]
     assert [r["time"] for r in lines] == [0.0, 2.0, 9.0, None]
     assert lines[-1]["timing"] == "none" and all("timing" not in r for r in lines[:-1])
+
+
+def test_a_framework_console_goes_to_the_job_log_and_to_a_capped_console_log(tmp_path, capfd):
+    import subprocess
+    import sys
+
+    from frameworks.logs import ConsoleTee
+
+    reset_logs(tmp_path)
+    child = subprocess.Popen([sys.executable, "-c", "import sys\nfor i in range(400): print(f'line {i} of the framework')\n"
+                              "print('ValueError: the framework failed', file=sys.stderr)"],
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    tee = ConsoleTee(child.stdout, tmp_path, max_bytes=4000).start()
+    child.wait()
+    tee.join(timeout=10)
+    printed = capfd.readouterr().out
+    assert printed.startswith("line 0 of the framework\n") and printed.endswith("ValueError: the framework failed\n")
+    console = logs_dir(tmp_path) / "console.log"
+    assert console.stat().st_size <= 4000 and (logs_dir(tmp_path) / "console.log.1").stat().st_size <= 4000
+    assert console.read_text().endswith("ValueError: the framework failed\n")
+    assert last_error_line(tmp_path) == "ValueError: the framework failed"

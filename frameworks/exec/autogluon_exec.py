@@ -19,13 +19,35 @@ FINISHED = {}     # model name -> wall-clock time AutoGluon reported it fitted (
 
 
 class FinishTimes(AbstractCallback):
-    """Notes the time at which AutoGluon reports each model fitted."""
+    """Notes the time at which AutoGluon reports each model fitted.
+
+    AutoGluon pickles its fit arguments into the Ray process of DyStack's sub-fit, where this script's
+    ``__main__`` does not exist: the copy unpickles as AutoGluon's own no-op callback (DyStack drops
+    callbacks anyway). Unpicklable, the sub-fit failed and AutoGluon skipped its stacking check."""
+
+    def __reduce__(self):
+        return AbstractCallback, ()
 
     def _after_model_fit(self, trainer, model_names, stack_name="core", level=1):
         now = time.time()
         for name in model_names:
             FINISHED.setdefault(name, now)
         return False
+
+
+def ray_without_dashboard():
+    """AutoGluon starts Ray itself (bagging, DyStack's sub-fit) with Ray's defaults, which include the
+    dashboard: 8-60 s of start-up here (longer when the dashboard fails to start), out of the budget.
+    Ray's own monitoring UI is no part of the framework: start Ray without it."""
+    import ray
+
+    init = ray.init
+
+    def init_without_dashboard(*args, **kwargs):
+        kwargs.setdefault("include_dashboard", False)
+        return init(*args, **kwargs)
+
+    ray.init = init_without_dashboard
 
 
 def anytime(predictor, started):
@@ -44,6 +66,7 @@ def fit_predict(params):
     from autogluon.tabular import TabularPredictor
 
     log_to_file(params, "autogluon.log", ["autogluon"])
+    ray_without_dashboard()
     train = pd.read_parquet(params["train"])
     test = pd.read_parquet(params["test"])
     fw = dict(params["framework_params"])

@@ -92,7 +92,8 @@ def fit_predict(params):
     try:
         server = H2OLocalServer.start(nthreads=params["cores"], max_mem_size=heap_mb << 20, port=port,
                                       ice_root=ice_root, log_dir=log_dir, name=f"ab-{uuid.uuid4().hex[:12]}",
-                                      max_log_file_size="2MB", bind_to_localhost=True, verbose=False)
+                                      log_level="INFO", max_log_file_size="2MB", bind_to_localhost=True,
+                                      verbose=False)
         h2o.connect(server=server, verbose=False)
         h2o.connection().start_logging(log_path(params, "h2o_client.log"))
         jvm_pid = server._process.pid
