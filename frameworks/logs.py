@@ -1,10 +1,13 @@
 """Where a framework's own logs live in its job folder, their size cap, and the last error line in them.
 
 Every competitor writes its own logs straight into ``<job folder>/framework_logs/`` while it runs
-(auto-sklearn's and AutoGluon's loggers, FLAML's trial log and logger, H2O's JVM logs and client
-log), so they survive a timeout or a kill of the job. Python loggers write through a rotating
-handler (``MAX_BYTES`` per file, one backup); files written by others (the JVM) are cut to their
-last ``MAX_BYTES`` by ``cap_logs`` when the adapter ends, SIGTERM included.
+(auto-sklearn's ``autosklearn.log`` and dask's ``distributed.log``, AutoGluon's ``autogluon.log``,
+FLAML's ``flaml.log`` and trial log ``flaml_trials.jsonl``, H2O's JVM logs in ``h2o/``, the JVM's
+``h2o_jvm.err`` and the client's ``h2o_client.log``), plus ``console.log``, what the framework printed
+(``ConsoleTee``), and ``traceback.log`` when its exec script failed. So they survive a timeout or a
+kill of the job. Python loggers write through a rotating handler (``MAX_BYTES`` per file, one
+backup), as does the console; files written by others (the JVM, H2O's client) are cut to their last
+``MAX_BYTES`` by ``cap_logs`` when the adapter ends, SIGTERM included.
 
 Standard library only: the harness reads these for a failure row, and ``frameworks/exec`` scripts
 running in the frameworks' own venvs (Python 3.9 for auto-sklearn) import nothing from here.
