@@ -30,6 +30,7 @@ from benchmark.jobs import Job
 from benchmark.processes import terminate
 from benchmark.results import append_row
 from frameworks.base import wall_limit_s
+from frameworks.logs import cap_logs, last_error_line
 
 STARTUP_ALLOWANCE_S = 20.0    # interpreter start, imports and data loading, outside the framework's budget
 KILL_GRACE_S = 5.0
@@ -136,6 +137,7 @@ def execute_job(run_dir: Path, job: Job, limits: Limits = Limits(), mode: str = 
         watch.stop_all(limits.kill_grace_s)
         proc.wait()
     shutil.rmtree(scratch, ignore_errors=True)
+    cap_logs(folder.path)         # the framework's own logs stay in the job folder, size-capped, even after a kill
     if interrupted:
         with open(folder.log, "a") as log:
             log.write(f"\n[harness] interrupted after {time.monotonic() - t0:.1f} s: the job stays pending\n")
@@ -169,6 +171,10 @@ def _row(job: Job, folder: JobFolder, started, duration, peak_mb, returncode, fa
             reason = f"job process died from {sig}"
         else:
             failure, reason = "exception", f"job process exited with code {returncode} without a result"
+    if failure and failure != "harness":
+        said = last_error_line(folder.path)         # the framework's own last error line, where it logged one
+        if said and said not in reason:
+            reason = f"{reason}; the framework's log says: {said}" if reason else said
     c = job.constraint
     framework_s = result.get("framework_duration")
     return {

@@ -42,6 +42,19 @@ class Hang(_Test):
             time.sleep(1)
 
 
+class LogsErrorThenHangs(_Test):
+    """Logs an error of its own into the job's framework log folder, then hangs past its limit."""
+
+    def run(self, train, test_X, target, constraint, seed, workdir):
+        from frameworks.logs import logs_dir
+
+        logs_dir(workdir).mkdir(parents=True, exist_ok=True)
+        (logs_dir(workdir) / "solver.log").write_text("INFO starting\nERROR solver diverged at iteration 7\n"
+                                                      "INFO retrying\n")
+        while True:
+            time.sleep(1)
+
+
 class MemoryHog(_Test):
     def run(self, train, test_X, target, constraint, seed, workdir):
         hog = []

@@ -69,6 +69,12 @@ def test_hang_is_killed_as_timeout(tmp_path, job_env):
     assert scratch.name and not scratch.exists() and not scratch.parent.exists()
 
 
+def test_a_killed_job_row_carries_the_frameworks_last_error_line(tmp_path, job_env):
+    row = execute_job(tmp_path, _job("tests.adapters:LogsErrorThenHangs", budget=1), Limits(startup_s=4, kill_grace_s=1))
+    assert row["failure"] == "timeout" and "wall-clock limit" in row["info"]
+    assert "the framework's log says: ERROR solver diverged at iteration 7" in row["info"]
+
+
 def test_memory_limit(tmp_path, job_env):
     row = execute_job(tmp_path, _job("tests.adapters:MemoryHog", budget=30, memory_mb=600), FAST)
     assert row["failure"] == "memory" and "600 MB" in row["info"]
