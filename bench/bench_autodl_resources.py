@@ -16,9 +16,12 @@ tree with psutil every ``--interval`` seconds:
   network result, the first traditional learner (and the first gradient-boosting one), the
   first ensemble, and how many evaluations finished.
 
-Jobs run one after another in one invocation so their figures sit side by side::
+Jobs run one after another in one invocation so their figures sit side by side; ``name@TREE``
+runs an adapter from another checkout of the project (e.g. ``git archive <commit>`` unpacked in
+TREE) to compare before and after::
 
     .venv/bin/python bench/bench_autodl_resources.py --jobs autodl:1,lightgbm:1 --budget 60 --rows 3000
+    .venv/bin/python bench/bench_autodl_resources.py --jobs autodl@/tmp/old:1,autodl:1,lightgbm:1
     .venv/bin/python bench/bench_autodl_resources.py --jobs lightgbm:2,autodl:1,autodl:2,autodl:4 \
         --rows 70000 --cols 784 --classes 10 --budget 180 --memory 8000
 """
@@ -54,6 +57,13 @@ def make_data(rows: int, cols: int, classes: int, seed: int = 0) -> tuple[pd.Dat
 
 def _job(framework: str, cores: int, budget: int, memory_mb: int, data_path: str, workdir: str, out: str) -> None:
     """The job process: load the fold, then time the adapter's run like the harness's job process."""
+    framework, _, tree = framework.partition("@")
+    if tree:   # another checkout's adapter and autodl, also in the processes it starts (python -m autodl.worker)
+        import os
+
+        sys.path.insert(0, tree)
+        os.chdir(tree)
+        os.environ["PYTHONPATH"] = tree
     from frameworks.base import Constraint
     from frameworks.registry import get_framework
 
@@ -104,7 +114,7 @@ class TreeSampler:
         for proc in self.processes():
             try:
                 times = proc.cpu_times()
-                cpu = times.user + times.system + times.children_user + times.children_system
+                cpu = times.user + times.system   # own time only: reaped children are counted as dead processes
                 rss += proc.memory_info().rss
                 if read_pss:
                     pss += proc.memory_full_info().pss
@@ -158,7 +168,7 @@ def autodl_figures(run_dir: Path, started: float) -> dict:
 
 
 def measure(framework: str, cores: int, budget: int, memory_mb: int, data_dir: Path, interval: float) -> dict:
-    work = Path(tempfile.mkdtemp(prefix=f"bench_{framework}{cores}_", dir=data_dir))
+    work = Path(tempfile.mkdtemp(prefix=f"bench_{framework.partition('@')[0]}{cores}_", dir=data_dir))
     out = work / "job.json"
     process = multiprocessing.get_context("spawn").Process(
         target=_job, args=(framework, cores, budget, memory_mb, str(data_dir), str(work), str(out)))
@@ -179,7 +189,7 @@ def measure(framework: str, cores: int, budget: int, memory_mb: int, data_dir: P
                "busy_mean": float(busy.mean()), "busy_max": int(busy.max()),
                "busy_over_cores": float((busy > cores).mean()),
                "peak_rss_mb": sampler.peak_rss, "peak_pss_mb": sampler.peak_pss}
-    if framework == "autodl" and started is not None:
+    if framework.startswith("autodl") and started is not None:
         figures.update(autodl_figures(work / "autodl", started))
     return figures
 
