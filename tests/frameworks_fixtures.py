@@ -28,8 +28,8 @@ def require_venv(framework: str):
     return adapter
 
 
-def job(framework: str, budget: int, seed: int = 0, task: str = "iris") -> Job:
-    return Job(framework, demo_task(task), 0, seed, Constraint(budget, 1, 4096))
+def job(framework: str, budget: int, seed: int = 0, task: str = "iris", cores: int = 1) -> Job:
+    return Job(framework, demo_task(task), 0, seed, Constraint(budget, cores, 4096))
 
 
 def helper_processes(since: float) -> list[psutil.Process]:

@@ -123,17 +123,18 @@ def test_two_h2o_jobs_get_their_own_jvm_and_port_and_stop_it(tmp_path, short_tmp
 
 
 # H2O's JVM log; AutoGluon's log, and its console where Ray forwards the DyStack sub-fit's lines
-@pytest.mark.parametrize("framework,helper,kill_after,own_log,logged",
-                         [("h2o", "java", 18, "h2o/*-3-info.log", "AutoML"),
-                          ("autogluon_best", "ray", 30, "*.log", "Fitting model")])
-def test_a_job_killed_mid_run_leaves_no_process_behind_and_keeps_its_logs(framework, helper, kill_after, own_log,
+# (AutoGluon uses Ray on more than one core: 2 cores here)
+@pytest.mark.parametrize("framework,cores,helper,kill_after,own_log,logged",
+                         [("h2o", 1, "java", 18, "h2o/*-3-info.log", "AutoML"),
+                          ("autogluon_best", 2, "ray", 30, "*.log", "Fitting model")])
+def test_a_job_killed_mid_run_leaves_no_process_behind_and_keeps_its_logs(framework, cores, helper, kill_after, own_log,
                                                                           logged, tmp_path, short_tmpdir):
     require_venv(framework)
     budget = 120
     # The harness kills at budget * 1.15 + startup_s: a negative start-up allowance kills mid-fit
     limits = Limits(startup_s=kill_after - budget * 1.15)
     since = time.time()
-    row, seen = run_watched(tmp_path, job(framework, budget, task="breast_cancer"), limits)
+    row, seen = run_watched(tmp_path, job(framework, budget, task="breast_cancer", cores=cores), limits)
     assert row["failure"] == "timeout", row
     assert helper in seen, f"no {helper} process was seen while the job ran: {seen}"
     assert leftovers(since) == []
