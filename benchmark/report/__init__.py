@@ -142,7 +142,7 @@ def _anytime_section(runs: Runs, out: Path) -> dict:
     """One figure per dataset with every framework's anytime record, and the normalised summary."""
     points = read_trajectories(runs.dirs)
     budget = runs.identity.get("budget")
-    colours = plots._colours(points["framework"])
+    colours = plots.framework_colours(points["framework"])
     figures = []
     for i, (task, g) in enumerate(points.groupby("task", sort=True)):
         stem = f"anytime_{i:02d}_{re.sub(r'[^A-Za-z0-9_.-]+', '_', task)[:60]}"

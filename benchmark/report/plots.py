@@ -67,7 +67,7 @@ def _no_timing_note(fig, points: pd.DataFrame) -> None:
             ha="left", va="bottom")
 
 
-def _colours(frameworks) -> dict[str, str]:
+def framework_colours(frameworks) -> dict[str, str]:
     """One colour per framework, the same in every figure of a report."""
     cycle = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     return {fw: cycle[i % len(cycle)] for i, fw in enumerate(sorted(set(frameworks)))}
@@ -80,7 +80,7 @@ def anytime(points: pd.DataFrame, task: str, budget_s: float | None, out_dir: Pa
     Frameworks whose models came without timing are named at the bottom, not drawn."""
     fig, ax = plt.subplots(figsize=(6.4, 3.6), layout="constrained")
     grid = time_grid(points, budget_s)
-    colours = colours or _colours(points["framework"])
+    colours = colours or framework_colours(points["framework"])
     styles = {("incumbent", "val"): "-", ("ensemble", "val"): "--", ("incumbent", "test"): ":",
               ("ensemble", "test"): "-."}
     for fw, g in timed(points).groupby("framework", sort=True):
@@ -116,7 +116,7 @@ def anytime_summary(points: pd.DataFrame, budget_s: float | None, out_dir: Path,
     summary, skipped = normalised_summary(points, grid)
     if summary.empty:            # no dataset with two frameworks to normalise between
         return "", skipped
-    colours = colours or _colours(points["framework"])
+    colours = colours or framework_colours(points["framework"])
     fig, ax = plt.subplots(figsize=(6.4, 3.6), layout="constrained")
     for fw, g in summary.groupby("framework", sort=True):
         n = int(g["datasets"].max())
