@@ -13,9 +13,9 @@ or running out of memory is recorded with the worst loss and the worker carries 
 The child writes its artifacts to the run directory; only a small summary travels back.
 
 Public entry point: ``serve(spec, worker_id)`` runs one worker until the search ends. The
-search starts its local workers as ``python -m autodl.worker --spec RUN_DIR/worker_spec.json
---index i``, which calls it; workers on other machines join through ``autodl.distributed.join``,
-which calls it too.
+search forks its local workers (``autodl.search.LocalWorkers``), which call it; workers on other
+machines join through ``autodl.distributed.join``, which calls it too, and so does
+``python -m autodl.worker --spec RUN_DIR/worker_spec.json --index i`` (a worker started by hand).
 """
 from __future__ import annotations
 
