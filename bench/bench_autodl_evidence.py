@@ -1,0 +1,203 @@
+"""Evidence (not a test): mean ranks of autodl and its competitors on meta-train datasets, 1 core per job.
+
+For each dataset of the meta-train pool (``--suite``, default ``../shared/datasets/metatrain``; a
+stated subset with ``--datasets``), each fold (stratified 5-fold split, folds ``--folds``) and each
+framework, one job runs through the harness's adapter in its own process with
+``Constraint(budget, cores=1, memory)``, as the harness would. autodl runs with a
+leave-one-dataset-out portfolio built from the shipped candidate x dataset matrix
+(``autodl/portfolio/portfolio_matrix.json``): the evaluated dataset's column and the candidate its
+own search found are removed before the greedy pick. For autodl the script also scores, on the
+same run, its own best single learner (the pool member with the lowest validation loss, network
+or traditional) against its ensemble.
+
+Prints per-budget mean ranks (fold accuracies averaged per dataset, ties averaged), Friedman's
+p-value, and the ensemble-vs-best-single comparison. Results go to ``--out`` (JSON lines) and are
+reused on a rerun, so an interrupted run resumes::
+
+    .venv/bin/python bench/bench_autodl_evidence.py --budgets 60 --folds 0,1 --datasets 4 \
+        --frameworks autodl,randomforest,lightgbm,flaml --out /tmp/evidence.jsonl
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+REPO = Path(__file__).resolve().parents[1]
+SUITE = REPO.parent / "shared" / "datasets" / "metatrain" / "suite.yaml"
+MATRIX = REPO / "autodl" / "portfolio" / "portfolio_matrix.json"
+
+
+def leave_one_out_portfolio(matrix: dict, held_out: str, path: Path, size: int = 16) -> list[str]:
+    """A portfolio file without ``held_out``'s column and its own candidate; returns the chosen sources."""
+    from autodl.portfolio import write_portfolio
+    from autodl.portfolio.greedy import greedy_portfolio
+
+    columns = [j for j, name in enumerate(matrix["datasets"]) if name != held_out]
+    rows = [i for i, c in enumerate(matrix["candidates"]) if c["source"] != held_out]
+    errors = np.asarray(matrix["errors"])[np.ix_(rows, columns)]
+    chosen = [rows[i] for i in greedy_portfolio(errors, size)]
+    write_portfolio(path, [matrix["candidates"][i]["config"] for i in chosen],
+                    {"leave_one_out": held_out, "datasets": [matrix["datasets"][j] for j in columns]})
+    return [matrix["candidates"][i]["source"] for i in chosen]
+
+
+def fold_split(y: np.ndarray, fold: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    from sklearn.model_selection import StratifiedKFold
+
+    return list(StratifiedKFold(5, shuffle=True, random_state=seed).split(np.zeros(len(y)), y))[fold]
+
+
+def _job(framework: str, params: dict, budget: int, memory_mb: int, data: str, workdir: str, out: str) -> None:
+    from frameworks.base import Constraint
+    from frameworks.registry import FRAMEWORKS, get_framework
+
+    frame = pd.read_pickle(data)
+    train, test = frame[frame["_fold"] == "train"].drop(columns="_fold"), frame[frame["_fold"] == "test"].drop(
+        columns="_fold")
+    if params:
+        target, defaults = FRAMEWORKS[framework]
+        module, _, name = target.partition(":")
+        import importlib
+
+        adapter = getattr(importlib.import_module(module), name)(**{**defaults, **params})
+    else:
+        adapter = get_framework(framework)
+    started = time.time()
+    result = adapter.run(train, test.drop(columns=["class"]), "class", Constraint(budget, 1, memory_mb), 0,
+                         Path(workdir))
+    truth = test["class"].astype(str).to_numpy()
+    record = {"accuracy": float((result.predicted_labels() == truth).mean()), "seconds": time.time() - started}
+    if framework == "autodl":
+        record.update(best_single(Path(workdir) / "autodl", test.drop(columns=["class"]), truth))
+    Path(out).write_text(json.dumps(record))
+
+
+def best_single(run_dir: Path, X_test: pd.DataFrame, truth: np.ndarray) -> dict:
+    """Test accuracy of the pool member with the lowest validation loss (network or traditional learner)."""
+    import pickle
+
+    candidates = []
+    for line in (run_dir / "evaluations.jsonl").read_text().splitlines():
+        record = json.loads(line)
+        if record["status"] == "ok":
+            candidates.append((record["loss"], record["info"].get("val_cross_entropy", 9.0), record["info"]["tag"]))
+    traditional = run_dir / "traditional.jsonl"
+    if traditional.exists():
+        for line in traditional.read_text().splitlines():
+            record = json.loads(line)
+            if record["status"] == "ok":
+                candidates.append((record["loss"], record["info"].get("val_cross_entropy", 9.0),
+                                   record["info"]["tag"]))
+    for loss, _, tag in sorted(candidates):
+        path = run_dir / "models" / f"{tag}.pkl"
+        if path.exists():   # the best few are kept on disk
+            with open(path, "rb") as fh:
+                pipelines = pickle.load(fh)
+            proba = np.mean([p.predict_proba(X_test) for p in pipelines], axis=0)
+            classes = pipelines[0].classes
+            predicted = np.asarray(classes)[proba.argmax(axis=1)].astype(str)
+            return {"best_single_accuracy": float((predicted == truth).mean()), "best_single_tag": tag,
+                    "best_single_val_loss": loss}
+    return {}
+
+
+def run_job(framework, params, budget, memory, frame, train_rows, test_rows, tmp: Path) -> dict:
+    data = tmp / "fold.pkl"
+    frame.assign(_fold=np.where(np.isin(np.arange(len(frame)), train_rows), "train", "test")).iloc[
+        np.concatenate([train_rows, test_rows])].to_pickle(data)
+    out = tmp / "out.json"
+    out.unlink(missing_ok=True)
+    work = Path(tempfile.mkdtemp(dir=tmp))
+    process = multiprocessing.get_context("spawn").Process(
+        target=_job, args=(framework, params, budget, memory, str(data), str(work), str(out)))
+    process.start()
+    process.join(budget * 2 + 120)
+    if process.is_alive():
+        process.kill()
+        process.join()
+    return json.loads(out.read_text()) if out.exists() else {"accuracy": None, "exit": process.exitcode}
+
+
+def summary(records: list[dict]) -> None:
+    from benchmark.report.stats import average_ranks, friedman
+
+    table = pd.DataFrame(records)
+    for budget, rows in table.groupby("budget"):
+        scores = rows.pivot_table(index="dataset", columns="framework", values="accuracy", aggfunc="mean")
+        complete = scores.dropna()
+        print(f"\nbudget {budget} s: {len(complete)} datasets with every framework "
+              f"({rows['fold'].nunique()} folds each, accuracies averaged over folds)")
+        print(scores.round(4).to_string())
+        if len(complete):
+            ranks = average_ranks(complete)
+            test = friedman(complete)
+            print("\nmean rank: " + ", ".join(f"{name} {rank:.2f}" for name, rank in ranks.items()))
+            print(f"Friedman p = {test.pvalue if test.pvalue is None else round(test.pvalue, 4)} "
+                  f"({test.n_datasets} datasets, {test.n_frameworks} frameworks) {test.note}")
+        autodl = rows[(rows["framework"] == "autodl") & rows["accuracy"].notna()]
+        if "best_single_accuracy" in autodl and len(autodl):
+            diff = autodl["accuracy"] - autodl["best_single_accuracy"]
+            print(f"autodl ensemble vs its best single learner (same runs, {len(autodl)} folds): mean test accuracy "
+                  f"{autodl['accuracy'].mean():.4f} vs {autodl['best_single_accuracy'].mean():.4f}; ensemble better "
+                  f"on {(diff > 0).sum()}, equal on {(diff == 0).sum()}, worse on {(diff < 0).sum()}")
+
+
+def main() -> None:
+    from autodl.portfolio.build import read_suite
+    from autodl.suite_file import read_table
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--suite", type=Path, default=SUITE)
+    parser.add_argument("--datasets", default="15", help="a count (the first N of the suite) or names, comma-separated")
+    parser.add_argument("--folds", default="0,1")
+    parser.add_argument("--budgets", default="60,300")
+    parser.add_argument("--frameworks", default="autodl,autogluon,autosklearn,h2o,flaml,randomforest")
+    parser.add_argument("--memory", type=int, default=4000)
+    parser.add_argument("--out", type=Path, default=Path("evidence.jsonl"))
+    parser.add_argument("--summary-only", action="store_true")
+    args = parser.parse_args()
+    suite = read_suite(args.suite)
+    names = [d.name for d in suite]
+    chosen = names[:int(args.datasets)] if args.datasets.isdigit() else args.datasets.split(",")
+    records = [json.loads(line) for line in args.out.read_text().splitlines()] if args.out.exists() else []
+    done = {(r["dataset"], r["fold"], r["budget"], r["framework"]) for r in records}
+    matrix = json.loads(MATRIX.read_text())
+    if not args.summary_only:
+        with tempfile.TemporaryDirectory(prefix="evidence_") as tmp:
+            tmp = Path(tmp)
+            for budget in map(int, args.budgets.split(",")):
+                for dataset in (d for d in suite if d.name in chosen):
+                    frame = read_table(dataset.path)
+                    frame["class"] = frame["class"].astype(str)
+                    for fold in map(int, args.folds.split(",")):
+                        train_rows, test_rows = fold_split(frame["class"].to_numpy(), fold)
+                        for framework in args.frameworks.split(","):
+                            if (dataset.name, fold, budget, framework) in done:
+                                continue
+                            params = {}
+                            if framework == "autodl":
+                                portfolio = tmp / f"portfolio_{dataset.name}.json"
+                                leave_one_out_portfolio(matrix, dataset.name, portfolio)
+                                params = {"portfolio_path": str(portfolio)}
+                            record = {"dataset": dataset.name, "fold": fold, "budget": budget, "framework": framework,
+                                      **run_job(framework, params, budget, args.memory, frame, train_rows, test_rows,
+                                                tmp)}
+                            records.append(record)
+                            with open(args.out, "a") as fh:
+                                fh.write(json.dumps(record) + "\n")
+                            print(json.dumps(record), flush=True)
+    summary([r for r in records if r["dataset"] in chosen])
+
+
+if __name__ == "__main__":
+    main()
