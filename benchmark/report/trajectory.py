@@ -155,8 +155,10 @@ def best_so_far(points: pd.DataFrame, grid: np.ndarray) -> dict[tuple[str, str],
 
 def normalised_summary(points: pd.DataFrame, grid: np.ndarray) -> tuple[pd.DataFrame, list[str]]:
     """Mean over datasets of each framework's normalised best validation accuracy over time: per
-    dataset, 0 is the lowest and 1 the highest value any framework's curve reaches on it. Returns
-    rows (framework, time, mean, datasets) and the datasets left out (one framework or all equal)."""
+    dataset, 0 is the lowest and 1 the highest value any framework's curve reaches on it, and a
+    framework counts as 0 until its first model there (nothing is available yet; averaging only the
+    datasets that have started would make the mean jump down when a slow one starts). Returns rows
+    (framework, time, mean, datasets) and the datasets left out (one framework or all equal)."""
     curves = best_so_far(points, grid)
     by_task: dict[str, dict[str, np.ndarray]] = {}
     for (fw, task), curve in curves.items():
@@ -170,14 +172,9 @@ def normalised_summary(points: pd.DataFrame, grid: np.ndarray) -> tuple[pd.DataF
             skipped.append(task)
             continue
         for fw, curve in per_fw.items():
-            normalised.setdefault(fw, []).append((curve - lo) / (hi - lo))
+            normalised.setdefault(fw, []).append(np.nan_to_num((curve - lo) / (hi - lo), nan=0.0))
     rows = []
     for fw, arrays in sorted(normalised.items()):
-        stack = np.vstack(arrays)
-        have = (~np.isnan(stack)).sum(axis=0)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            mean = np.nanmean(stack, axis=0)
-        rows += [{"framework": fw, "time": t, "mean": m, "datasets": int(n)}
-                 for t, m, n in zip(grid, mean, have) if n > 0]
+        mean = np.vstack(arrays).mean(axis=0)
+        rows += [{"framework": fw, "time": t, "mean": m, "datasets": len(arrays)} for t, m in zip(grid, mean)]
     return pd.DataFrame(rows, columns=["framework", "time", "mean", "datasets"]), skipped
