@@ -78,7 +78,8 @@ def _render(grid: pd.DataFrame, notes: list[str], fmt: str, variants: list[str] 
 
 
 def _tex(text: str) -> str:
-    return str(text).replace("_", r"\_").replace("%", r"\%").replace("&", r"\&")
+    return (str(text).replace("{", r"\{").replace("}", r"\}").replace("_", r"\_").replace("%", r"\%")
+            .replace("&", r"\&"))
 
 
 def variant(params) -> tuple[str, str]:
@@ -90,8 +91,19 @@ def variant(params) -> tuple[str, str]:
         return "", ""
     if not isinstance(doc, dict) or "preset" not in doc:
         return "", ""
-    options = doc.get("main_options") or {}
+    options = _flat(doc.get("main_options") or {})
     return str(doc.get("preset") or ""), ", ".join(f"{k}={v}" for k, v in sorted(options.items()))
+
+
+def _flat(options: dict, prefix: str = "") -> dict:
+    """Nested options as dotted keys: ``{"ds_args": {"memory_safe_fits": False}}`` -> ``ds_args.memory_safe_fits``."""
+    out = {}
+    for key, value in options.items():
+        if isinstance(value, dict) and value:
+            out.update(_flat(value, f"{prefix}{key}."))
+        else:
+            out[f"{prefix}{key}"] = value
+    return out
 
 
 def _variants(g: pd.DataFrame) -> tuple[str, str]:

@@ -31,6 +31,8 @@ def _run_with_variants(tmp_path):
 
 def test_variants_are_read_from_params_and_shown_beside_the_version(tmp_path):
     assert variant(_params("best_quality", presets="best_quality")) == ("best_quality", "presets=best_quality")
+    assert variant(_params("best_quality", ds_args={"memory_safe_fits": False}, presets="best_quality")) == \
+        ("best_quality", "ds_args.memory_safe_fits=False, presets=best_quality")
     assert variant('{"presets": "best_quality"}') == ("", "")       # rows written before variants were recorded
     assert variant("") == ("", "") and variant(float("nan")) == ("", "") and variant("{not json") == ("", "")
     df = read_results(_run_with_variants(tmp_path))
