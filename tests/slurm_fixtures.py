@@ -19,6 +19,15 @@ from slurm.queue import slurm_available
 REPO = Path(__file__).resolve().parents[1]
 LOCAL_PROFILE = REPO / "slurm" / "profiles" / "local-test.yaml"
 CLUSTER_DIR = Path(os.environ.get("SLURM_TEST_DIR", "/tmp/automl-bench-slurm"))
+START_SCRIPT = REPO / "slurm" / "cluster" / "start.sh"
+
+
+def _accounting_answers() -> bool:
+    """sacct must work: without accounting, timed-out jobs never resolve (see slurm.queue)."""
+    try:
+        return subprocess.run(["sacct", "-n", "-X", "-j", "1"], capture_output=True, timeout=20).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
 
 
 @pytest.fixture(scope="session")
@@ -27,6 +36,10 @@ def slurm_cluster() -> Path:
     if "SLURM_CONF" not in os.environ and (CLUSTER_DIR / "slurm.conf").exists():
         os.environ["SLURM_CONF"] = str(CLUSTER_DIR / "slurm.conf")
     problem = slurm_available()
+    if problem is None and not _accounting_answers() and START_SCRIPT.exists():
+        # slurmdbd or its MariaDB stopped: the project's own script restarts only what is down
+        subprocess.run(["bash", str(START_SCRIPT)], capture_output=True, timeout=180)
+        problem = None if _accounting_answers() else "SLURM's accounting (slurmdbd, MariaDB) does not answer"
     if problem:
         pytest.skip(f"no SLURM test cluster: {problem} (start one with slurm/cluster/start.sh, "
                     "then export SLURM_CONF=$SLURM_TEST_DIR/slurm.conf)")

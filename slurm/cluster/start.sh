@@ -86,8 +86,10 @@ if [ ! -d "$BASE/mysql/mysql" ]; then
   log "MariaDB data folder initialised"
 fi
 if ! alive "$BASE/mysql/mysql.pid" mariadbd; then
-  runuser -u mysql -- /usr/sbin/mariadbd --no-defaults --datadir="$BASE/mysql" --socket="$BASE/mysql/mysql.sock" \
-    --pid-file="$BASE/mysql/mysql.pid" --bind-address=127.0.0.1 --port=3306 --log-error="$BASE/log/mariadb.err" \
+  # setsid: mariadbd does not daemonize itself; in the caller's process group it would die with the caller's
+  # job (a killed shell or CI step). Its error log goes into its own (mysql-owned) folder.
+  setsid runuser -u mysql -- /usr/sbin/mariadbd --no-defaults --datadir="$BASE/mysql" --socket="$BASE/mysql/mysql.sock" \
+    --pid-file="$BASE/mysql/mysql.pid" --bind-address=127.0.0.1 --port=3306 --log-error="$BASE/mysql/mariadb.err" \
     --innodb-buffer-pool-size=64M </dev/null >/dev/null 2>&1 &
   wait_for 30 mariadb --no-defaults -S "$BASE/mysql/mysql.sock" -uroot -e "select 1"
   log "MariaDB started"
