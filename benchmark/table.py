@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 FORMATS = ("md", "latex", "csv")
+HARNESS = "harness"      # failure kind of the harness's own part (loading, scoring): never charged to a framework
 
 
 def _ok(df: pd.DataFrame) -> pd.Series:
@@ -51,9 +52,11 @@ def comparison_table(df: pd.DataFrame, fmt: str = "md", digits: int = 4) -> str:
             text = f"{s['mean']:.{digits}f} ± {0.0 if np.isnan(s['std']) else s['std']:.{digits}f}"
             if np.isclose(s["mean"], best[task]):
                 text = {"md": f"**{text}**", "latex": f"\\textbf{{{text}}}", "csv": f"{text} *"}[fmt]
-            if s["failed"]:
-                notes.append(f"{fw} on {task}: {int(s['failed'])} of {int(s['jobs'])} jobs failed ({s['kinds']})")
-                text += {"md": f" [{len(notes)}]", "latex": f"\\textsuperscript{{{len(notes)}}}", "csv": f" [{len(notes)}]"}[fmt]
+        # partial failures, and a "-" that was the harness's doing, are footnoted
+        if s["failed"] and (not np.isnan(s["mean"]) or HARNESS in s["kinds"]):
+            blame = "; harness: the harness's own failure, not the framework's" if HARNESS in s["kinds"] else ""
+            notes.append(f"{fw} on {task}: {int(s['failed'])} of {int(s['jobs'])} jobs failed ({s['kinds']}{blame})")
+            text += {"md": f" [{len(notes)}]", "latex": f"\\textsuperscript{{{len(notes)}}}", "csv": f" [{len(notes)}]"}[fmt]
         cells[(task, fw)] = text
     grid = pd.DataFrame([[cells.get((t, f), "") for f in frameworks] for t in tasks], index=tasks, columns=frameworks)
     grid.index.name = "dataset"
@@ -135,10 +138,12 @@ def framework_summary(df: pd.DataFrame) -> pd.DataFrame:
         versions = sorted(set(g["version"].dropna().astype(str)))
         over = pd.to_numeric(g["overrun"], errors="coerce").dropna()
         kinds = g.loc[~g.ok, "failure"].replace("", "exception").value_counts()
+        harness = int(kinds.pop(HARNESS)) if HARNESS in kinds else 0     # the harness's, never the framework's
         preset, options = _variants(g)
         rows.append({"framework": fw, "version": ", ".join(versions) or "?", "preset": preset, "options": options,
                      "jobs": len(g), "done": int(g.ok.sum()),
                      "failures": ", ".join(f"{k} {v}" for k, v in kinds.items()) or "none",
+                     "harness_failures": harness,
                      "overrun_median": f"{over.median():+.1%}" if len(over) else "-",
                      "overrun_worst": f"{over.max():+.1%}" if len(over) else "-"})
     return pd.DataFrame(rows).set_index("framework")
