@@ -79,3 +79,16 @@ def test_cli_refuses_a_missing_suite_with_one_line(tmp_path):
     assert done.returncode != 0
     assert done.stderr.strip().splitlines() == [f"error: suite file {tmp_path / 'x.yaml'} does not exist: "
                                                 f"pass a YAML file listing the datasets"]
+
+
+def test_portfolio_datasets_come_from_the_provenance(tmp_path):
+    from autodl.portfolio import portfolio_datasets
+
+    path = tmp_path / "portfolio.json"
+    write_portfolio(path, [default_config()], {"datasets": ["banana", "bupa"], "searched_datasets": ["banana", "tae"]})
+    assert portfolio_datasets(path) == {"banana", "bupa", "tae"}
+    assert portfolio_datasets(tmp_path / "missing.json") == set()
+    # the shipped portfolio was built on the revised meta-train pool: none of the KEEL copies of CC18 and demo
+    # datasets that the first pool held
+    assert not portfolio_datasets() & {"letter", "optdigits", "penbased", "satimage", "texture", "vowel", "wdbc",
+                                       "bands", "australian", "iris", "wine"}

@@ -53,6 +53,17 @@ def load_portfolio(path=None) -> list[dict]:
     return configs
 
 
+def portfolio_datasets(path=None) -> set[str]:
+    """Names of the datasets a portfolio file was built with (searched for candidates or scored on), read from
+    its provenance; empty when the file has none. The harness footnotes tasks of these datasets."""
+    path = Path(path) if path is not None else DEFAULT_PORTFOLIO
+    try:
+        provenance = json.loads(path.read_text()).get("provenance") or {}
+    except (OSError, json.JSONDecodeError):
+        return set()
+    return set(provenance.get("datasets") or []) | set(provenance.get("searched_datasets") or [])
+
+
 def write_portfolio(path, configs: list[dict], provenance: dict) -> None:
     from autodl.space import SPACE_VERSION
 

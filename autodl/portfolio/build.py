@@ -166,6 +166,15 @@ def _step_command(step: str, suite: Path, dataset: str, work: Path, settings: Bu
             str(settings.max_rows), "--seed", str(settings.seed)]
 
 
+def _statuses(work: Path, datasets: list[str]) -> dict:
+    """How many candidate evaluations ended ok, over the time cap (timeout) or otherwise."""
+    counts: dict[str, int] = {}
+    for name in datasets:
+        for record in json.loads((work / "eval" / f"{name}.json").read_text())["errors"].values():
+            counts[record.get("status", "ok")] = counts.get(record.get("status", "ok"), 0) + 1
+    return counts
+
+
 def build(suite: Path, out: Path, work: Path, settings: BuildSettings, command: str) -> dict:
     """All three steps; returns the provenance written into the portfolio."""
     from autodl.portfolio import write_portfolio
@@ -225,7 +234,11 @@ def build(suite: Path, out: Path, work: Path, settings: BuildSettings, command: 
                   "validation error (Feurer et al. 2022), stopping when no candidate improves it",
         "n_candidates": len(candidates), "sources": [candidates[i]["source"] for i in chosen],
         "meta_train_mean_error": portfolio_score(errors, chosen),
-        "wall_seconds": {"search": round(search_seconds), "total": round(time.time() - started)},
+        # this invocation's wall time (steps whose files a previous invocation left are reused, not rerun) and the
+        # searches' own measured time, whichever invocation ran them
+        "wall_seconds": {"search": round(search_seconds), "total": round(time.time() - started),
+                         "searches_measured": round(sum(r.get("seconds", 0.0) for r in searches.values()))},
+        "eval_statuses": _statuses(work, evaluated),
     }
     write_portfolio(out, [candidates[i]["config"] for i in chosen], provenance)
     matrix = {"datasets": evaluated, "candidates": candidates, "errors": errors.tolist(), "provenance": provenance}
