@@ -16,6 +16,13 @@ tree with psutil every ``--interval`` seconds:
   network result, the first traditional learner (and the first gradient-boosting one), the
   first ensemble, and how many evaluations finished.
 
+Last measured (2026-12-01, 2 shared cores at load ~6.5, so every job got well under its cores):
+10000 x 784, 10 classes, 60 s, 8 GB: peak RSS / PSS MB: main before issue 12 at 2 workers 3614 / 2116
+(first network result 34 s, no gradient-boosting model); now 1 worker 2056 / 950, 2 workers 2799 / 1161,
+4 workers 4879 / 1581; plain lightgbm (1 core, 261 s, no time limit) 471 / 364. RSS sums count the
+pages a forked process shares with its parent once per process (PSS counts them once): the goal
+of 2x lightgbm at 2 workers is not met on either measure; torch's ~300 MB per process is the floor.
+
 Jobs run one after another in one invocation so their figures sit side by side; ``name@TREE``
 runs an adapter from another checkout of the project (e.g. ``git archive <commit>`` unpacked in
 TREE) to compare before and after::
