@@ -5,8 +5,9 @@ entry (AMLB's ``AutoGluon`` is AutoGluon's default preset, medium_quality; ``Aut
 is best_quality). AutoGluon's log (logger ``autogluon``, its default verbosity) is written into the
 job folder as it runs. A callback notes when each model finished; with the leaderboard's validation
 scores that is the anytime record.
-Ray (used for bagging in best_quality) starts its processes in this job's session and keeps its
-session files under $TMPDIR, which the host removes; ray.shutdown() in ``finally`` stops them."""
+Ray (bagging and DyStack in best_quality, on more than one core) starts its processes in this job's
+session and keeps its session files under $TMPDIR, which the host removes; ray.shutdown() in
+``finally`` stops them, and the host kills what is left in the session."""
 import os
 import time
 
