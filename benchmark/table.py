@@ -2,17 +2,28 @@
 
 Accuracy is averaged over folds within a seed, then reported as mean ± std over seeds. A cell
 is ``-`` when the framework produced no predictions for that dataset; a cell where some of its
-jobs failed gets a footnote mark; the best mean of each row is marked.
+jobs failed gets a footnote mark; the best mean of each row is marked; autodl's cell on a dataset
+its shipped portfolio was built with (named in the portfolio's provenance) is footnoted too.
 """
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pandas as pd
 
 FORMATS = ("md", "latex", "csv")
 HARNESS = "harness"      # failure kind of the harness's own part (loading, scoring): never charged to a framework
+PORTFOLIO_NOTE = "autodl's portfolio was built with this dataset"
+
+
+def portfolio_tasks(tasks) -> set[str]:
+    """Tasks whose dataset (the task name, or an OpenML task's ``name-t<id>``) autodl's portfolio was built with."""
+    from autodl.portfolio import portfolio_datasets
+
+    names = portfolio_datasets()
+    return {t for t in tasks if t in names or re.sub(r"-t\d+$", "", str(t)) in names}
 
 
 def _ok(df: pd.DataFrame) -> pd.Series:
@@ -45,6 +56,7 @@ def comparison_table(df: pd.DataFrame, fmt: str = "md", digits: int = 4) -> str:
     best = means.max(axis=1)
     notes: list[str] = []
     cells = {}
+    seen_by_portfolio = portfolio_tasks(tasks) if "autodl" in frameworks else set()
     for (task, fw), s in stats.iterrows():
         if np.isnan(s["mean"]):
             text = "-"
@@ -57,6 +69,13 @@ def comparison_table(df: pd.DataFrame, fmt: str = "md", digits: int = 4) -> str:
             blame = "; harness: the harness's own failure, not the framework's" if HARNESS in s["kinds"] else ""
             notes.append(f"{fw} on {task}: {int(s['failed'])} of {int(s['jobs'])} jobs failed ({s['kinds']}{blame})")
             text += {"md": f" [{len(notes)}]", "latex": f"\\textsuperscript{{{len(notes)}}}", "csv": f" [{len(notes)}]"}[fmt]
+        if fw == "autodl" and task in seen_by_portfolio:   # one mark per cell: joins a failure note if there is one
+            if notes and notes[-1].startswith(f"{fw} on {task}: ") and text.endswith(f"{len(notes)}]" if fmt != "latex"
+                                                                                else f"{{{len(notes)}}}"):
+                notes[-1] += f"; {PORTFOLIO_NOTE}"
+            else:
+                notes.append(f"autodl on {task}: {PORTFOLIO_NOTE}")
+                text += {"md": f" [{len(notes)}]", "latex": f"\\textsuperscript{{{len(notes)}}}", "csv": f" [{len(notes)}]"}[fmt]
         cells[(task, fw)] = text
     grid = pd.DataFrame([[cells.get((t, f), "") for f in frameworks] for t in tasks], index=tasks, columns=frameworks)
     grid.index.name = "dataset"
