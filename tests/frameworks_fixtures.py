@@ -1,6 +1,7 @@
 """Helpers for the competitor-framework tests: demo tasks, venv checks, the process table."""
 from __future__ import annotations
 
+import os
 import threading
 import time
 from pathlib import Path
@@ -8,7 +9,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from benchmark.execute import Limits, execute_job
+from benchmark.execute import SUPERVISOR_ENV, Limits, execute_job
 from benchmark.jobs import Job
 from benchmark.suites import resolve_suite
 from frameworks.base import Constraint
@@ -33,13 +34,15 @@ def job(framework: str, budget: int, seed: int = 0, task: str = "iris", cores: i
 
 
 def helper_processes(since: float) -> list[psutil.Process]:
-    """Processes started after ``since`` that belong to a framework: venv pythons, JVMs, Ray."""
+    """Processes started after ``since`` that belong to a framework (venv pythons, JVMs, Ray) of a job
+    this test process supervises (their environment names it: other runs on the machine do not count)."""
     root = str(venvs_root())
+    me = str(os.getpid())
     found = []
     for p in psutil.process_iter(["name", "cmdline", "create_time"]):
         try:
             cmd = " ".join(p.info["cmdline"] or [])
-            if p.info["create_time"] < since - 1:
+            if p.info["create_time"] < since - 1 or p.environ().get(SUPERVISOR_ENV) != me:
                 continue
             if root in cmd or "ray::" in cmd or p.info["name"] in ("raylet", "gcs_server", "java") \
                     or "/ray/" in cmd or "h2o.jar" in cmd:
