@@ -47,14 +47,11 @@ MATRIX = REPO / "autodl" / "portfolio" / "portfolio_matrix.json"
 def leave_one_out_portfolio(matrix: dict, held_out: str, path: Path, size: int = 16) -> list[str]:
     """A portfolio file without ``held_out``'s column and its own candidate; returns the chosen sources."""
     from autodl.portfolio import write_portfolio
-    from autodl.portfolio.greedy import greedy_portfolio
+    from autodl.portfolio.greedy import leave_one_dataset_out
 
-    columns = [j for j, name in enumerate(matrix["datasets"]) if name != held_out]
-    rows = [i for i, c in enumerate(matrix["candidates"]) if c["source"] != held_out]
-    errors = np.asarray(matrix["errors"])[np.ix_(rows, columns)]
-    chosen = [rows[i] for i in greedy_portfolio(errors, size)]
+    chosen, datasets = leave_one_dataset_out(matrix, held_out, size)
     write_portfolio(path, [matrix["candidates"][i]["config"] for i in chosen],
-                    {"leave_one_out": held_out, "datasets": [matrix["datasets"][j] for j in columns]})
+                    {"leave_one_out": held_out, "datasets": datasets})
     return [matrix["candidates"][i]["source"] for i in chosen]
 
 

@@ -35,19 +35,16 @@ from autodl.ensemble import EnsembleMember, EnsembleModel  # noqa: E402
 from autodl.portfolio import DEFAULT_PORTFOLIO, write_portfolio  # noqa: E402
 from autodl.portfolio.build import load_dataset, read_suite  # noqa: E402
 from autodl.splits import holdout  # noqa: E402
-from autodl.portfolio.greedy import greedy_portfolio  # noqa: E402
+from autodl.portfolio.greedy import leave_one_dataset_out  # noqa: E402
 
 FRACTIONS = (0.1, 0.5, 1.0)   # of the budget; --fractions changes them (finished runs are only re-measured)
 ARMS = ("portfolio", "no_portfolio")
 
 
 def loo_portfolio(matrix: dict, held_out: str, size: int, path: Path) -> int:
-    columns = [j for j, name in enumerate(matrix["datasets"]) if name != held_out]
-    rows = [i for i, c in enumerate(matrix["candidates"]) if c["source"] != held_out]
-    errors = np.asarray(matrix["errors"])[np.ix_(rows, columns)]
-    chosen = [rows[i] for i in greedy_portfolio(errors, size)]
+    chosen, datasets = leave_one_dataset_out(matrix, held_out, size)
     write_portfolio(path, [matrix["candidates"][i]["config"] for i in chosen],
-                    {"leave_one_out": held_out, "datasets": [matrix["datasets"][j] for j in columns]})
+                    {"leave_one_out": held_out, "datasets": datasets})
     return len(chosen)
 
 

@@ -34,3 +34,12 @@ def greedy_portfolio(errors, size: int) -> list[int]:
 def portfolio_score(errors, chosen) -> float:
     """Average over datasets of the best error within the portfolio."""
     return float(np.asarray(errors, dtype=np.float64)[list(chosen)].min(axis=0).mean())
+
+
+def leave_one_dataset_out(matrix: dict, held_out: str, size: int) -> tuple[list[int], list[str]]:
+    """The greedy pick from a candidate x dataset matrix (``portfolio_matrix.json``) without ``held_out``'s
+    column and without the candidate found on ``held_out``: (chosen candidate indices, remaining datasets)."""
+    columns = [j for j, name in enumerate(matrix["datasets"]) if name != held_out]
+    rows = [i for i, c in enumerate(matrix["candidates"]) if c["source"] != held_out]
+    errors = np.asarray(matrix["errors"])[np.ix_(rows, columns)]
+    return [rows[i] for i in greedy_portfolio(errors, size)], [matrix["datasets"][j] for j in columns]
