@@ -49,15 +49,12 @@ def suite_datasets(suite: str, cache_dir: Path | None) -> list:
 
 
 def add_parser(sub) -> None:
+    from autodl.lcbench.cli import add_sample_arguments
+
     p = sub.add_parser("lcbench", help="LCBench-style learning curves of autodl on a suite (here or on SLURM)",
                        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--suite", required=True, help="demo, openml-cc18, amlb-classification, openml/t/<id> or a suite YAML")
-    p.add_argument("--configs", type=int, required=True, help="number of random configurations")
-    p.add_argument("--epochs", type=int, default=50)
-    p.add_argument("--out", type=Path, required=True, help="sample folder (rerun with it to resume)")
-    p.add_argument("--workers", type=int, default=1, help="local worker processes (each uses 1 thread)")
-    p.add_argument("--datasets", help="comma-separated subset of the suite's datasets")
-    p.add_argument("--seed", type=int, default=0, help="seed of the configurations and of training")
+    add_sample_arguments(p)
     p.add_argument("--cache-dir", type=Path, default=None, help="OpenML cache root")
     p.add_argument("--executor", choices=["local", "slurm"], default="local")
     p.add_argument("--profile", help="SLURM cluster profile YAML (slurm/profiles/); default: the default partition")

@@ -13,18 +13,23 @@ import sys
 from pathlib import Path
 
 
+def add_sample_arguments(parser) -> None:
+    """The sampling options shared by this command and the harness's ``python -m benchmark lcbench``."""
+    parser.add_argument("--configs", type=int, required=True, help="number of random configurations")
+    parser.add_argument("--epochs", type=int, default=50)
+    parser.add_argument("--out", type=Path, required=True, help="sample folder (rerun with it to resume)")
+    parser.add_argument("--workers", type=int, default=1, help="local worker processes (each uses 1 thread)")
+    parser.add_argument("--datasets", help="comma-separated subset of the suite's datasets")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the configurations and of training")
+
+
 def parse_args(argv):
     parser = argparse.ArgumentParser(prog="python -m autodl.lcbench", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
     sample = commands.add_parser("sample", help="evaluate random LCBench configurations on a suite")
     sample.add_argument("--suite", required=True, type=Path, help="a file-suite YAML (name, datasets: [{name, path, target}])")
-    sample.add_argument("--configs", type=int, required=True, help="number of random configurations")
-    sample.add_argument("--epochs", type=int, default=50)
-    sample.add_argument("--out", type=Path, required=True, help="sample folder (rerun with it to resume)")
-    sample.add_argument("--workers", type=int, default=1, help="local worker processes (each uses 1 thread)")
-    sample.add_argument("--datasets", help="comma-separated subset of the suite's datasets")
-    sample.add_argument("--seed", type=int, default=0, help="seed of the configurations and of training")
+    add_sample_arguments(sample)
     export = commands.add_parser("export", help="write LCBench's JSON layout and/or a tidy parquet table")
     export.add_argument("source", type=Path, help="a sample folder, or an LCBench-layout .json (import)")
     export.add_argument("--json", type=Path, help="LCBench-layout JSON to write")
