@@ -114,3 +114,14 @@ class BrokenAutoSklearn(AutoSklearn):
 
     def venv_name(self) -> str:
         return "autosklearn"
+
+
+from frameworks.h2o import H2OAutoML  # noqa: E402
+
+
+class NoCVH2O(H2OAutoML):
+    """Real H2O AutoML without cross-validation (``nfolds=0``): it scores its models on a validation
+    frame it splits off, as it does by itself on larger data ("Blending will be used")."""
+
+    def __init__(self, **params):
+        super().__init__(nfolds=0)

@@ -197,3 +197,14 @@ print("stopped after %.1f s: %s" % (time.time() - started, limited.exit_status._
     assert done.returncode == 0, done.stderr
     seconds = float(re.search(r"stopped after ([\d.]+) s: TimeoutException", done.stdout).group(1))
     assert seconds < 5, done.stdout
+
+
+def test_h2o_models_scored_without_cross_validation_are_in_the_anytime_record(tmp_path, short_tmpdir, monkeypatch):
+    """On larger data H2O AutoML scores models on a blending frame instead of cross-validation; their
+    validation accuracy then comes from that frame (the record was empty before)."""
+    require_venv("h2o")
+    monkeypatch.setenv("PYTHONPATH", str(REPO))
+    row = execute_job(tmp_path, job("tests.frameworks_fixtures:NoCVH2O", BUDGET["h2o"]))
+    assert row["failure"] == "", row["info"]
+    lines = [json.loads(x) for x in (tmp_path / "jobs" / row["job"] / "anytime" / "trajectory.jsonl").open()]
+    assert lines and all(0 < r["val_accuracy"] <= 1 and r["time"] is not None for r in lines), lines

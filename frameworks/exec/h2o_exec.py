@@ -8,7 +8,8 @@ As AMLB runs it: max_runtime_secs from the budget, sort_metric mean_per_class_er
 Logs, written into the job folder while H2O runs: the JVM's own log files (``log_dir``, capped by
 ``max_log_file_size``), the JVM's stderr, and the client's log of every REST call (``h2o_client.log``).
 The anytime record: each leaderboard model's end time (from its model output) and its
-cross-validated accuracy, fetched best first within a few seconds."""
+validation accuracy (cross-validated, or on AutoML's blending frame), fetched best first within a
+few seconds."""
 import os
 import socket
 import time
@@ -32,12 +33,20 @@ def jvm_stderr_into(params):
     H2OLocalServer._tmp_file = tmp_file
 
 
-def cv_accuracy(output):
-    """Mean accuracy over the cross-validation folds, from a model's output (a two-dimensional table)."""
-    table = output.get("cross_validation_metrics_summary")
-    for row in getattr(table, "cell_values", None) or []:
+def validation_accuracy(output):
+    """A model's validation accuracy as H2O AutoML scored it: the mean over cross-validation folds,
+    or, where AutoML used a blending frame instead of cross-validation (larger data), the accuracy of
+    the confusion matrix on that frame (at the threshold H2O predicts with)."""
+    summary = output.get("cross_validation_metrics_summary")
+    for row in getattr(summary, "cell_values", None) or []:
         if row and row[0] == "accuracy":
             return float(row[1])
+    metrics = output.get("validation_metrics")            # the client turns it into a ModelMetrics object
+    cm = (getattr(metrics, "_metric_json", None) or {}).get("cm") or {}
+    table = cm.get("table") if isinstance(cm, dict) else getattr(cm, "table", None)
+    header = list(getattr(table, "col_header", None) or [])
+    if "Error" in header:
+        return 1.0 - float(table.cell_values[-1][header.index("Error")])
     return None
 
 
@@ -52,7 +61,7 @@ def anytime(h2o, aml, started, budget_s):
             break
         output = h2o.api("GET /3/Models/%s" % model_id)["models"][0]["output"]
         end_ms = output.get("end_time")
-        records.append({"time": end_ms / 1000.0 - started if end_ms else None, "val_accuracy": cv_accuracy(output),
+        records.append({"time": end_ms / 1000.0 - started if end_ms else None, "val_accuracy": validation_accuracy(output),
                         "kind": "ensemble" if model_id.startswith("StackedEnsemble") else "model",
                         "model": model_id})
     return records
