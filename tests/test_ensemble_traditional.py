@@ -4,6 +4,7 @@ import pickle
 import time
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from autodl.ensemble import Candidate, EnsembleBuilder, EnsembleModel
@@ -47,7 +48,10 @@ def test_each_learner_runs_under_the_evaluator_and_joins_the_ensemble(tmp_path):
 
 
 def test_the_memory_limit_of_network_evaluations_applies(tmp_path):
-    X, y = mixed_frame(100)
+    # large enough that the forest is still growing at the first memory reading (100 rows ended before it)
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame(rng.normal(size=(20_000, 40)), columns=[f"x{i}" for i in range(40)])
+    y = pd.Series(np.where(X["x0"] + rng.normal(size=len(X)) > 0, "a", "b"))
     evaluator = Evaluator(_spec(tmp_path, search_data(tmp_path, X, y), eval_memory_mb=1))
     result = evaluator.evaluate(learner_config_id("random_forest"), {"learner": "random_forest"}, 0.0)
     assert result["info"]["status"] == "memout" and result["loss"] == 1.0
