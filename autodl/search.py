@@ -44,7 +44,7 @@ from autodl.hpb import NameServer, json_result_logger
 from autodl.search_data import read_search_data, write_search_data
 from autodl.settings import SearchSettings
 from autodl.space import SPACE_VERSION
-from autodl.worker import MIN_EVAL_SECONDS, SPEC_FILE, WORST_LOSS, WorkerSpec, eval_tag
+from autodl.worker import MIN_EVAL_SECONDS, SPEC_FILE, WORST_LOSS, WorkerSpec, eval_tag, freeze_heap_before_fork
 
 __all__ = ["Evaluation", "LocalWorkers", "RunRecorder", "SearchOutcome", "SearchSettings", "read_search_data",
            "run_search", "write_search_data"]
@@ -166,6 +166,7 @@ class LocalWorkers:
     def __init__(self, n: int, run_dir: Path):
         (Path(run_dir) / "logs").mkdir(parents=True, exist_ok=True)
         context = multiprocessing.get_context("fork")
+        freeze_heap_before_fork(collect=True)
         self.processes, self._pipes = [], []
         for i in range(int(n)):
             receive, send = context.Pipe(duplex=False)
