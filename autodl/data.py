@@ -25,7 +25,7 @@ NUMERIC_GARBAGE_SHARE = 0.9
 
 @dataclass
 class TabularData:
-    numeric: np.ndarray       # (n, p_num) float64, NaN = missing
+    numeric: np.ndarray       # (n, p_num) float32 (what networks and tree learners compute in), NaN = missing
     categorical: np.ndarray   # (n, p_cat) int64, -1 = missing/unseen
 
     def __len__(self) -> int:
@@ -118,10 +118,10 @@ class TabularEncoder:
             numeric = frame[self.numeric_columns_].apply(
                 lambda col: col if pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col)
                 else pd.to_numeric(col.astype(object).where(col.notna(), None), errors="coerce"))
-            numeric = numeric.to_numpy(dtype=np.float64, na_value=np.nan, copy=True)
+            numeric = numeric.to_numpy(dtype=np.float32, na_value=np.nan, copy=True)
             numeric[~np.isfinite(numeric)] = np.nan
         else:
-            numeric = np.zeros((n, 0))
+            numeric = np.zeros((n, 0), dtype=np.float32)
         categorical = np.full((n, len(self.categorical_columns_)), -1, dtype=np.int64)
         for j, c in enumerate(self.categorical_columns_):
             values = frame[c]

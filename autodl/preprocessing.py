@@ -40,10 +40,12 @@ class Preprocessor:
         if data.categorical.shape[1] and not self.embed:
             categories = [np.arange(-1, card) for card in self.cardinalities]
             self.one_hot_ = OneHotEncoder(categories=categories, handle_unknown="ignore",
-                                          sparse_output=False, dtype=np.float64)
+                                          sparse_output=False, dtype=np.float32)
             self.one_hot_.fit(data.categorical)
         dense = self._dense(data)
-        self.scaler_ = {"standard": StandardScaler(), "minmax": MinMaxScaler(),
+        # in place (copy=False): the matrices it scales are fresh ones from _dense, and copies of a
+        # training split are what an evaluation's memory is made of
+        self.scaler_ = {"standard": StandardScaler(copy=False), "minmax": MinMaxScaler(copy=False),
                         "none": None}[self.scaling]
         if self.scaler_ is not None and dense.shape[1]:
             dense = self.scaler_.fit_transform(dense)
@@ -59,7 +61,7 @@ class Preprocessor:
             parts.append(self.imputer_.transform(data.numeric))
         if self.one_hot_ is not None:
             parts.append(self.one_hot_.transform(data.categorical))
-        return np.hstack(parts) if parts else np.zeros((len(data), 0))
+        return np.hstack(parts) if parts else np.zeros((len(data), 0), dtype=np.float32)
 
     def transform(self, data: TabularData) -> Prepared:
         dense = self._dense(data)
