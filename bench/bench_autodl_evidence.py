@@ -31,7 +31,9 @@ import json
 import multiprocessing
 import sys
 import tempfile
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -168,6 +170,7 @@ def main() -> None:
     parser.add_argument("--frameworks", default="autodl,autogluon,autosklearn,h2o,flaml,randomforest")
     parser.add_argument("--memory", type=int, default=4000)
     parser.add_argument("--out", type=Path, default=Path("evidence.jsonl"))
+    parser.add_argument("--jobs", type=int, default=1, help="jobs run side by side, 1 core each")
     parser.add_argument("--summary-only", action="store_true")
     args = parser.parse_args()
     suite = read_suite(args.suite)
@@ -178,28 +181,38 @@ def main() -> None:
     matrix = json.loads(MATRIX.read_text())
     if not args.summary_only:
         with tempfile.TemporaryDirectory(prefix="evidence_") as tmp:
-            tmp = Path(tmp)
-            for budget in map(int, args.budgets.split(",")):
-                for dataset in (d for d in suite if d.name in chosen):
-                    frame = read_table(dataset.path)
-                    frame["class"] = frame["class"].astype(str)
-                    for fold in map(int, args.folds.split(",")):
-                        train_rows, test_rows = fold_split(frame["class"].to_numpy(), fold)
-                        for framework in args.frameworks.split(","):
-                            if (dataset.name, fold, budget, framework) in done:
-                                continue
-                            params = {}
-                            if framework == "autodl":
-                                portfolio = tmp / f"portfolio_{dataset.name}.json"
-                                leave_one_out_portfolio(matrix, dataset.name, portfolio)
-                                params = {"portfolio_path": str(portfolio)}
-                            record = {"dataset": dataset.name, "fold": fold, "budget": budget, "framework": framework,
-                                      **run_job(framework, params, budget, args.memory, frame, train_rows, test_rows,
-                                                tmp)}
-                            records.append(record)
-                            with open(args.out, "a") as fh:
-                                fh.write(json.dumps(record) + "\n")
-                            print(json.dumps(record), flush=True)
+            pending = [(budget, dataset, fold, framework)
+                       for budget in map(int, args.budgets.split(","))
+                       for dataset in (d for d in suite if d.name in chosen)
+                       for fold in map(int, args.folds.split(","))
+                       for framework in args.frameworks.split(",")
+                       if (dataset.name, fold, budget, framework) not in done]
+            written = threading.Lock()
+
+            def one(job, index):
+                budget, dataset, fold, framework = job
+                folder = Path(tempfile.mkdtemp(dir=tmp, prefix=f"{index}_"))
+                frame = read_table(dataset.path)
+                frame["class"] = frame["class"].astype(str)
+                train_rows, test_rows = fold_split(frame["class"].to_numpy(), fold)
+                params = {}
+                if framework == "autodl":
+                    portfolio = folder / f"portfolio_{dataset.name}.json"
+                    leave_one_out_portfolio(matrix, dataset.name, portfolio)
+                    params = {"portfolio_path": str(portfolio)}
+                record = {"dataset": dataset.name, "fold": fold, "budget": budget, "framework": framework,
+                          "parallel_jobs": args.jobs,
+                          **run_job(framework, params, budget, args.memory, frame, train_rows, test_rows, folder)}
+                with written:
+                    records.append(record)
+                    with open(args.out, "a") as fh:
+                        fh.write(json.dumps(record) + "\n")
+                    print(f"[{len(records)}] " + json.dumps(record), flush=True)
+
+            # --jobs N: N jobs side by side, each on its own core (as `benchmark run --jobs N --cores 1`)
+            with ThreadPoolExecutor(args.jobs) as pool:
+                for future in [pool.submit(one, job, i) for i, job in enumerate(pending)]:
+                    future.result()
     summary([r for r in records if r["dataset"] in chosen])
 
 
