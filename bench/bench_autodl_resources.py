@@ -107,6 +107,7 @@ class TreeSampler:
         self.dead_cpu = 0.0            # CPU time of processes that ended between samples
         self.busy_counts: list[int] = []
         self.peak_rss = self.peak_pss = 0.0
+        self.peak_pss_parts: list[tuple[str, float]] = []   # (process, PSS MB) at the peak PSS sample
         self._pss_at = 0.0
 
     def processes(self) -> list[psutil.Process]:
@@ -116,7 +117,7 @@ class TreeSampler:
             return []
 
     def sample(self) -> None:
-        seen, busy, rss, pss = {}, 0, 0.0, 0.0
+        seen, busy, rss, pss, parts = {}, 0, 0.0, 0.0, []
         read_pss = time.time() - self._pss_at > 1.0
         for proc in self.processes():
             try:
@@ -125,6 +126,7 @@ class TreeSampler:
                 rss += proc.memory_info().rss
                 if read_pss:
                     pss += proc.memory_full_info().pss
+                    parts.append((self.describe(proc), proc.memory_full_info().pss / 2**20))
             except psutil.Error:
                 continue
             seen[proc.pid] = cpu
@@ -137,7 +139,17 @@ class TreeSampler:
         self.peak_rss = max(self.peak_rss, rss / 2**20)
         if read_pss:
             self._pss_at = time.time()
-            self.peak_pss = max(self.peak_pss, pss / 2**20)
+            if pss / 2**20 > self.peak_pss:
+                self.peak_pss, self.peak_pss_parts = pss / 2**20, parts
+
+    def describe(self, proc: psutil.Process) -> str:
+        """The process's place in the tree: depth below the job, and what it runs (forkserver, java, ...)."""
+        depth, parent = 0, proc
+        while parent is not None and parent.pid != self.root.pid:
+            parent, depth = parent.parent(), depth + 1
+        command = " ".join(proc.cmdline())
+        kind = next((k for k in ("forkserver", "resource_tracker", "java", "autodl.worker") if k in command), "fork")
+        return f"depth{depth}:{kind}"
 
     @property
     def cpu_seconds(self) -> float:
@@ -183,19 +195,35 @@ def measure(framework: str, cores: int, budget: int, memory_mb: int, data_dir: P
     sampler = TreeSampler(process.pid, interval)
     while not out.exists() and process.is_alive():
         time.sleep(0.01)
-    while process.is_alive():
+    # the harness's kill limit (budget + 15% + start-up allowance): a baseline that ignores the budget
+    # (plain lightgbm) is stopped where a harness job would be, its peak memory measured until then
+    from benchmark.execute import STARTUP_ALLOWANCE_S
+    from frameworks.base import wall_limit_s
+
+    killed_at = time.time() + wall_limit_s(budget, STARTUP_ALLOWANCE_S)
+    while process.is_alive() and time.time() < killed_at:
         sampler.sample()
         time.sleep(interval)
+    stopped = process.is_alive()
+    if stopped:
+        for proc in sampler.processes()[::-1]:
+            try:
+                proc.kill()
+            except psutil.Error:
+                pass
     process.join()
     record = json.loads(out.read_text()) if out.exists() else {}
     started, ended = record.get("started"), record.get("ended")
     wall = (ended or time.time()) - (started or time.time())
     busy = np.asarray(sampler.busy_counts or [0])
-    figures = {"job": f"{framework}:{cores}", "exit": process.exitcode, "accuracy": record.get("accuracy"),
+    figures = {"job": f"{framework}:{cores}" + (" (stopped at the wall limit)" if stopped else ""),
+               "exit": process.exitcode, "accuracy": record.get("accuracy"),
                "wall_s": wall, "cpu_per_wall": sampler.cpu_seconds / wall if wall > 0 else float("nan"),
                "busy_mean": float(busy.mean()), "busy_max": int(busy.max()),
                "busy_over_cores": float((busy > cores).mean()),
-               "peak_rss_mb": sampler.peak_rss, "peak_pss_mb": sampler.peak_pss}
+               "peak_rss_mb": sampler.peak_rss, "peak_pss_mb": sampler.peak_pss,
+               "peak_pss_parts": sorted(((name, round(mb)) for name, mb in sampler.peak_pss_parts),
+                                        key=lambda part: -part[1])}
     if framework.startswith("autodl") and started is not None:
         figures.update(autodl_figures(work / "autodl", started))
     return figures
