@@ -31,6 +31,7 @@ def test_encoder_splits_numeric_and_categorical_with_missing_and_unseen():
     assert encoder.categorical_columns_ == ["colour", "flag"]
     data = encoder.transform(X)
     assert data.numeric.shape == (len(X), 8) and np.isnan(data.numeric[::5, 1]).all()
+    assert data.numeric.dtype == np.float32   # half the memory of float64 in every evaluation's copy
     assert (data.categorical[::7, 0] == -1).all()
     new = X.iloc[:3].copy()
     new["colour"] = new["colour"].cat.add_categories("purple")
@@ -56,6 +57,18 @@ def test_preprocessing_shapes(config, dense_width, n_indices):
     assert prepared.dense.shape == (len(X), dense_width)
     assert prepared.indices.shape == (len(X), n_indices)
     assert prepared.dense.dtype == np.float32 and not np.isnan(prepared.dense).any()
+
+
+@pytest.mark.parametrize("scaling", ["standard", "minmax"])
+def test_scaling_in_place_never_changes_the_data_it_was_given(scaling):
+    X, _ = mixed_frame()
+    encoder = TabularEncoder().fit(X)
+    data = encoder.transform(X)
+    before = data.numeric.copy()
+    preprocessor = Preprocessor({"scaling": scaling, "imputation": "median"}, encoder.cardinalities).fit(data)
+    first = preprocessor.transform(data).dense.copy()
+    assert np.array_equal(data.numeric, before, equal_nan=True)
+    assert np.array_equal(preprocessor.transform(data).dense, first)   # the same input gives the same output
 
 
 def test_preprocessing_is_fitted_on_train_only():
