@@ -48,6 +48,7 @@ from autodl.space import build_space
 from autodl.splits import holdout, kfold
 
 MIN_TIME_LIMIT = 15.0
+AUTO_CV_MAX_ROWS = 5000   # validation="auto": k-fold cross-validation up to this many rows
 
 
 def final_margin(time_limit: float) -> float:
@@ -71,7 +72,10 @@ class AutoDLClassifier(ClassifierMixin, BaseEstimator):
         ``max_rungs``) as let ``cycles`` whole cycles of brackets fit the time, planned from the measured
         seconds per epoch before every bracket.
     run_dir : where the run's records go; None = a temporary folder removed after fit.
-    validation : "holdout" (stratified, ``val_fraction``) or "cv" (stratified ``cv_folds``-fold).
+    validation : "holdout" (stratified, ``val_fraction``), "cv" (stratified ``cv_folds``-fold: every
+        configuration is trained once per fold and predicts with the average of its fold models), or
+        "auto": "cv" up to ``AUTO_CV_MAX_ROWS`` rows, where a single holdout split is small and noisy and
+        training is cheap, "holdout" above.
     threads_per_worker : torch threads of each evaluation.
     eval_time_limit : seconds per evaluation (None: only the search deadline).
     max_iterations : stop after this many BOHB brackets (None: use the whole time limit).
@@ -131,11 +135,11 @@ class AutoDLClassifier(ClassifierMixin, BaseEstimator):
                              f"configuration: use at least {MIN_TIME_LIMIT:g} s")
         if int(self.n_workers) < 1:
             raise ValueError(f"n_workers must be >= 1, got {self.n_workers}")
-        if self.validation not in ("holdout", "cv"):
-            raise ValueError(f"validation must be 'holdout' or 'cv', got {self.validation!r}")
+        if self.validation not in ("holdout", "cv", "auto"):
+            raise ValueError(f"validation must be 'holdout', 'cv' or 'auto', got {self.validation!r}")
         if self.validation == "holdout" and not 0 < self.val_fraction < 1:
             raise ValueError(f"val_fraction must be in (0, 1), got {self.val_fraction}")
-        if self.validation == "cv" and int(self.cv_folds) < 2:
+        if self.validation in ("cv", "auto") and int(self.cv_folds) < 2:
             raise ValueError(f"cv_folds must be >= 2, got {self.cv_folds}")
         if (self.min_budget is None) != (self.max_budget is None):
             raise ValueError(f"give both min_budget and max_budget, or neither (budgets planned from the time), got "
@@ -151,7 +155,10 @@ class AutoDLClassifier(ClassifierMixin, BaseEstimator):
             raise ValueError(f"device must be 'auto', 'cpu' or 'cuda[:i]', got {self.device!r}")
 
     def _splits(self, y_codes: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
-        if self.validation == "holdout":
+        validation = self.validation
+        if validation == "auto":
+            validation = "cv" if len(y_codes) <= AUTO_CV_MAX_ROWS else "holdout"
+        if validation == "holdout":
             train, val = holdout(y_codes, test_size=self.val_fraction, seed=self.seed)
             return [(np.sort(train), np.sort(val))]
         return kfold(y_codes, int(self.cv_folds), seed=self.seed)

@@ -40,6 +40,16 @@ def test_bad_input_fails_before_any_compute(kwargs, X, y, message, tmp_path):
 
 
 @pytest.mark.timeout(120)
+def test_auto_validation_cross_validates_small_data_and_holds_out_on_large(monkeypatch):
+    import autodl.estimator
+
+    monkeypatch.setattr(autodl.estimator, "AUTO_CV_MAX_ROWS", 100)
+    model = AutoDLClassifier(validation="auto", cv_folds=4)
+    small, large = model._splits(np.arange(100) % 2), model._splits(np.arange(101) % 2)
+    assert len(small) == 4 and sorted(np.concatenate([val for _, val in small]).tolist()) == list(range(100))
+    assert len(large) == 1 and abs(len(large[0][1]) - 101 * model.val_fraction) < 1.5
+
+
 def test_mixed_data_two_workers_string_labels_within_time_limit(tmp_path):
     X, y = mixed_frame()
     X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.25, stratify=y, random_state=0)
