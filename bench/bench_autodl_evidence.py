@@ -83,7 +83,7 @@ def _job(framework: str, params: dict, budget: int, memory_mb: int, data: str, w
                          Path(workdir))
     truth = test["class"].astype(str).to_numpy()
     record = {"accuracy": float((result.predicted_labels() == truth).mean()), "seconds": time.time() - started}
-    if framework == "autodl":
+    if framework == "autodl":   # and its variants
         record.update(best_single(Path(workdir) / "autodl", test.drop(columns=["class"]), truth))
     Path(out).write_text(json.dumps(record))
 
@@ -141,6 +141,10 @@ def summary(records: list[dict]) -> None:
     for budget, rows in table.groupby("budget"):
         scores = rows.pivot_table(index="dataset", columns="framework", values="accuracy", aggfunc="mean")
         complete = scores.dropna()
+        failed = rows[rows["accuracy"].isna()].groupby("framework").size()
+        if len(failed):
+            print("folds without a result (crash or wall limit): " +
+                  ", ".join(f"{name} {count}" for name, count in failed.items()))
         print(f"\nbudget {budget} s: {len(complete)} datasets with every framework "
               f"({rows['fold'].nunique()} folds each, accuracies averaged over folds)")
         print(scores.round(4).to_string())
@@ -170,10 +174,13 @@ def main() -> None:
     parser.add_argument("--frameworks", default="autodl,autogluon,autosklearn,h2o,flaml,randomforest")
     parser.add_argument("--memory", type=int, default=4000)
     parser.add_argument("--out", type=Path, default=Path("evidence.jsonl"))
+    parser.add_argument("--variant", action="append", default=[], metavar="LABEL=JSON",
+                        help='an autodl variant run under LABEL, e.g. autodl_cv=\'{"validation": "cv"}\'')
     parser.add_argument("--jobs", type=int, default=1, help="jobs run side by side, 1 core each")
     parser.add_argument("--summary-only", action="store_true")
     args = parser.parse_args()
     suite = read_suite(args.suite)
+    variants = {label: json.loads(params) for label, _, params in (v.partition("=") for v in args.variant)}
     names = [d.name for d in suite]
     chosen = names[:int(args.datasets)] if args.datasets.isdigit() else args.datasets.split(",")
     records = [json.loads(line) for line in args.out.read_text().splitlines()] if args.out.exists() else []
@@ -195,14 +202,14 @@ def main() -> None:
                 frame = read_table(dataset.path)
                 frame["class"] = frame["class"].astype(str)
                 train_rows, test_rows = fold_split(frame["class"].to_numpy(), fold)
-                params = {}
-                if framework == "autodl":
+                runs, params = framework, {}
+                if framework == "autodl" or framework in variants:
                     portfolio = folder / f"portfolio_{dataset.name}.json"
                     leave_one_out_portfolio(matrix, dataset.name, portfolio)
-                    params = {"portfolio_path": str(portfolio)}
+                    runs, params = "autodl", {"portfolio_path": str(portfolio), **variants.get(framework, {})}
                 record = {"dataset": dataset.name, "fold": fold, "budget": budget, "framework": framework,
                           "parallel_jobs": args.jobs,
-                          **run_job(framework, params, budget, args.memory, frame, train_rows, test_rows, folder)}
+                          **run_job(runs, params, budget, args.memory, frame, train_rows, test_rows, folder)}
                 with written:
                     records.append(record)
                     with open(args.out, "a") as fh:
@@ -213,7 +220,7 @@ def main() -> None:
             with ThreadPoolExecutor(args.jobs) as pool:
                 for future in [pool.submit(one, job, i) for i, job in enumerate(pending)]:
                     future.result()
-    summary([r for r in records if r["dataset"] in chosen])
+    summary([r for r in records if r["dataset"] in chosen and r["framework"] in args.frameworks.split(",")])
 
 
 if __name__ == "__main__":
