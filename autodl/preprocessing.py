@@ -6,6 +6,7 @@ categoricals are embedded (index 0 = missing/unseen, so embeddings have ``card +
 """
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -32,10 +33,12 @@ class Preprocessor:
         self.seed = seed
 
     def fit(self, data: TabularData) -> "Preprocessor":
-        self.imputer_ = None
-        if data.numeric.shape[1]:
-            self.imputer_ = SimpleImputer(strategy=self.imputation, keep_empty_features=True)
-            self.imputer_.fit(data.numeric)
+        self.fit_transform(data)
+        return self
+
+    def fit_transform(self, data: TabularData) -> Prepared:
+        """Fit on ``data`` and return it transformed, computing the dense matrix once."""
+        self.imputer_ = _fit_imputer(self.imputation, data.numeric) if data.numeric.shape[1] else None
         self.one_hot_ = None
         if data.categorical.shape[1] and not self.embed:
             categories = [np.arange(-1, card) for card in self.cardinalities]
@@ -52,8 +55,9 @@ class Preprocessor:
         self.svd_ = None
         if self.svd_dim is not None and dense.shape[1] > 2:
             components = int(min(self.svd_dim, dense.shape[1] - 1))
-            self.svd_ = TruncatedSVD(n_components=components, random_state=self.seed).fit(dense)
-        return self
+            self.svd_ = TruncatedSVD(n_components=components, random_state=self.seed)
+            dense = self.svd_.fit_transform(dense)
+        return self._prepared(dense, data)
 
     def _dense(self, data: TabularData) -> np.ndarray:
         parts = []
@@ -69,6 +73,9 @@ class Preprocessor:
             dense = self.scaler_.transform(dense)
         if self.svd_ is not None:
             dense = self.svd_.transform(dense)
+        return self._prepared(dense, data)
+
+    def _prepared(self, dense: np.ndarray, data: TabularData) -> Prepared:
         if self.embed and data.categorical.shape[1]:
             indices = data.categorical + 1
         else:
@@ -79,5 +86,17 @@ class Preprocessor:
     def embedding_cardinalities(self) -> list[int]:
         return [card + 1 for card in self.cardinalities] if self.embed else []
 
-    def fit_transform(self, data: TabularData) -> Prepared:
-        return self.fit(data).transform(data)
+
+def _fit_imputer(strategy: str, numeric: np.ndarray) -> SimpleImputer:
+    """A fitted ``SimpleImputer``. Its median goes through masked arrays, ~6x slower than ``np.nanmedian``
+    on wide data (6.6 s against 1.0 s on 47000 x 784): the medians are computed with the latter and the
+    imputer, fitted cheaply, fills with them."""
+    if strategy != "median":
+        return SimpleImputer(strategy=strategy, keep_empty_features=True).fit(numeric)
+    imputer = SimpleImputer(strategy="mean", keep_empty_features=True).fit(numeric)
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)   # all-missing columns: filled with 0, as SimpleImputer does
+        medians = np.nanmedian(numeric, axis=0)
+    imputer.statistics_ = np.nan_to_num(medians, nan=0.0).astype(imputer.statistics_.dtype)
+    imputer.strategy = "median"
+    return imputer

@@ -5,7 +5,9 @@ Five fixed configurations: LightGBM, CatBoost, random forest (300 trees), extra 
 gradient-boosting model is in the pool early). They adapt to the data's size and the time
 left: a learner's configuration may carry ``max_seconds``, after which boosting stops adding
 rounds (LightGBM, CatBoost: a callback) and forests stop adding trees (grown in chunks), each
-keeping what it has; k-NN keeps at most ``KNN_MAX_ROWS`` training rows (a random subsample).
+keeping what it has; with a short share on large data, boosting trains on a random subsample of
+rows (``boosting_rows``), so that binning the data does not eat the share; k-NN keeps at most
+``KNN_MAX_ROWS`` training rows (a random subsample).
 ``TraditionalRunner`` gives each learner a share of the time left and runs it in a core slot
 (``autodl.slots``), never beside the network evaluations. They are evaluated like networks: ``train_learner``
 has the trainer's signature, so the worker's ``Evaluator`` runs each one in a limited
@@ -29,6 +31,8 @@ LEARNERS = ("lightgbm", "knn", "random_forest", "extra_trees", "catboost")   # t
 TREES = 300                 # forests' trees (without a time cap)
 TREE_CHUNK = 25             # forests grow this many trees between looks at the clock
 KNN_MAX_ROWS = 20_000       # k-NN's training rows (its predictions cost rows x validation rows)
+BOOSTING_CELLS_PER_SECOND = 2_000_000   # boosting learners' training cells (rows x columns) per second of their share
+MIN_BOOSTING_ROWS = 5_000
 MIN_LEARNER_SECONDS = 2.0
 PREPROCESSING = {"imputation": "median", "cat_encoding": "one_hot", "scaling": "standard", "svd": "off"}
 TRADITIONAL_ITERATION = -1   # config_id (-1, 0, i): never collides with BOHB's ids (iterations count from 0)
@@ -67,6 +71,16 @@ def make_model(name: str, n_train: int, threads: int, seed: int):
         from sklearn.neighbors import KNeighborsClassifier
         return KNeighborsClassifier(n_neighbors=max(1, min(7, n_train)), weights="uniform", n_jobs=threads)
     raise ValueError(f"unknown traditional learner {name!r}; choose from {', '.join(LEARNERS)}")
+
+
+def boosting_rows(name: str, n_rows: int, n_columns: int, max_seconds: float | None) -> int:
+    """Training rows of a boosting learner: all of them, unless its time share is too short to bin them
+    (LightGBM takes ~15 s on one loaded core to bin 47000 x 784 before its first round) and still boost:
+    then at most ``BOOSTING_CELLS_PER_SECOND`` cells per second of the share, and ``MIN_BOOSTING_ROWS``."""
+    if name not in ("lightgbm", "catboost") or max_seconds is None:
+        return n_rows
+    cells = float(max_seconds) * BOOSTING_CELLS_PER_SECOND
+    return int(min(n_rows, max(MIN_BOOSTING_ROWS, cells // max(1, n_columns))))
 
 
 def fit_model(name: str, model, X: np.ndarray, y: np.ndarray, max_seconds: float | None, seed: int = 0):
@@ -167,9 +181,14 @@ def train_learner(config: dict, X_train, y_train, X_val, y_val, epochs: int = 1,
         raise ValueError(f"config needs 'learner' in {LEARNERS}, got {name!r}")
     encoder, classes = resolve_encoding(X_train, y_train, y_val, encoder, classes)
     train = X_train if isinstance(X_train, TabularData) else encoder.transform(as_frame(X_train))
-    preprocessor = Preprocessor(PREPROCESSING, encoder.cardinalities, seed).fit(train)
-    dense = preprocessor.transform(train).dense
     y_codes = _codes(y_train, classes)
+    rows = boosting_rows(name, len(y_codes), train.numeric.shape[1] + train.categorical.shape[1],
+                         config.get("max_seconds"))
+    if rows < len(y_codes):   # a short time share on large data: boost on a subsample (sorted: same row order)
+        keep = np.sort(np.random.default_rng(seed).choice(len(y_codes), rows, replace=False))
+        train, y_codes = train.take(keep), y_codes[keep]
+    preprocessor = Preprocessor(PREPROCESSING, encoder.cardinalities, seed)
+    dense = preprocessor.fit_transform(train).dense
     seen = np.unique(y_codes)
     model = make_model(name, len(y_codes), max(1, int(threads)), seed)
     if len(seen) > 1:
@@ -178,7 +197,7 @@ def train_learner(config: dict, X_train, y_train, X_val, y_val, epochs: int = 1,
     pipeline = TraditionalPipeline(name, classes, encoder, preprocessor, model, seen)
     val_proba = pipeline.predict_proba(X_val)
     y_val_codes = _codes(y_val, classes)
-    final = {"rounds": rounds_fitted(name, model) if len(seen) > 1 else None,
+    final = {"rounds": rounds_fitted(name, model) if len(seen) > 1 else None, "train_rows": len(y_codes),
              "final_val_accuracy": float((val_proba.argmax(axis=1) == y_val_codes).mean()),
              "final_val_cross_entropy": float(-np.log(np.clip(val_proba[np.arange(len(y_val_codes)), y_val_codes],
                                                               1e-12, 1)).mean())}

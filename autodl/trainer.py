@@ -187,15 +187,16 @@ def set_up(config: dict, X_train, y_train, X_val, y_val, epochs: int, *, X_test=
     encoder, classes = resolve_encoding(X_train, y_train, y_val, encoder, classes)
     train, val = _encode(X_train, encoder), _encode(X_val, encoder)
     test = _encode(X_test, encoder) if X_test is not None else None
-    preprocessor = Preprocessor(config, encoder.cardinalities, seed).fit(train)
+    preprocessor = Preprocessor(config, encoder.cardinalities, seed)
 
-    def split(data, y) -> Split:
-        prepared = preprocessor.transform(data)
+    def split(prepared, y) -> Split:
         return Split(torch.from_numpy(prepared.dense).to(dev), torch.from_numpy(prepared.indices).to(dev),
                      None if y is None else _labels(y, classes))
 
-    train_split, val_split = split(train, y_train), split(val, y_val)
-    test_split = split(test, y_test) if test is not None else None
+    # fitted on the training split only; its matrix computed once
+    train_split = split(preprocessor.fit_transform(train), y_train)
+    val_split = split(preprocessor.transform(val), y_val)
+    test_split = split(preprocessor.transform(test), y_test) if test is not None else None
     n = len(train_split.labels)
     model = build_network(config, train_split.dense.shape[1], len(classes), preprocessor.embedding_cardinalities).to(dev)
     lrs, snapshot_epochs = lr_schedule(config, epochs)

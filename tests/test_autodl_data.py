@@ -3,7 +3,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from autodl.data import TabularEncoder, check_xy
+from autodl.data import TabularData, TabularEncoder, check_xy
 from autodl.preprocessing import Preprocessor
 from tests.autodl_fixtures import mixed_frame
 
@@ -85,3 +85,20 @@ def test_text_column_of_numbers_is_numeric_and_unparseable_values_at_predict_bec
     data = encoder.transform(pd.DataFrame({"n": ["3", "junk"], "c": ["b", "zzz"]}))
     assert data.numeric[0, 0] == 3.0 and np.isnan(data.numeric[1, 0])
     assert data.categorical[:, 0].tolist() == [1, -1]
+
+
+def test_median_imputation_matches_scikit_learns_and_fit_transform_matches_fit_then_transform():
+    from sklearn.impute import SimpleImputer
+
+    rng = np.random.default_rng(0)
+    numeric = rng.normal(size=(200, 6)).astype(np.float32)
+    numeric[rng.random(numeric.shape) < 0.2] = np.nan
+    numeric[:, 3] = np.nan                                  # a column with no value at all
+    data = TabularData(numeric, np.zeros((200, 0), dtype=np.int64))
+    config = {"imputation": "median", "scaling": "none"}
+    ours = Preprocessor(config, []).fit_transform(data).dense
+    reference = SimpleImputer(strategy="median", keep_empty_features=True).fit_transform(numeric)
+    assert np.allclose(ours, reference)
+    config = {"imputation": "median", "scaling": "standard", "svd": "on", "svd_dim": 3}
+    assert np.allclose(Preprocessor(config, []).fit_transform(data).dense,
+                       Preprocessor(config, []).fit(data).transform(data).dense, atol=1e-4)

@@ -70,3 +70,19 @@ def test_an_unknown_learner_is_refused():
     X, y = mixed_frame(20)
     with pytest.raises(ValueError, match="learner"):
         train_learner({"learner": "svm"}, X, y, X, y)
+
+
+def test_boosting_on_a_short_share_of_large_data_trains_on_a_subsample():
+    from autodl.traditional import MIN_BOOSTING_ROWS, boosting_rows
+
+    assert boosting_rows("lightgbm", 70_000, 784, None) == 70_000            # no time share: every row
+    assert boosting_rows("lightgbm", 47_000, 784, 7.0) == 17_857             # 7 s x 2e6 cells / 784 columns
+    assert boosting_rows("random_forest", 47_000, 784, 7.0) == 47_000        # forests stop by trees instead
+    assert boosting_rows("catboost", 47_000, 784, 0.1) == MIN_BOOSTING_ROWS
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame(rng.normal(size=(MIN_BOOSTING_ROWS + 1000, 4)), columns=list("abcd"))
+    y = np.where(X["a"] > 0, "p", "n")
+    short = train_learner({"learner": "lightgbm", "max_seconds": 0.01}, X, y, X.iloc[:50], y[:50])
+    full = train_learner({"learner": "lightgbm"}, X, y, X.iloc[:50], y[:50])
+    assert short.final["train_rows"] == MIN_BOOSTING_ROWS and full.final["train_rows"] == len(X)
+    assert short.val_proba.shape == (50, 2)
