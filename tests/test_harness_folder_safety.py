@@ -50,9 +50,11 @@ def _status(out: Path) -> str:
     return done.stdout.splitlines()[0]
 
 
-def _start_runner(out: Path, seconds: float, **kw) -> tuple[subprocess.Popen, dict]:
+def _start_runner(out: Path, seconds: float, sigint=signal.SIG_DFL, **kw) -> tuple[subprocess.Popen, dict]:
+    """A runner as started from a terminal: SIGINT at its default even when the tests run in a background
+    job (a shell starts those with SIGINT ignored, which the runner then keeps, as it should)."""
     runner = subprocess.Popen(_cmd(out, **kw), env=_env(seconds), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                              text=True)
+                              text=True, preexec_fn=lambda: signal.signal(signal.SIGINT, sigint))
     marker = _wait_for(lambda: _markers(out), what="a running job")[0]
     return runner, json.loads(_wait_for(lambda: marker.exists() and marker.read_text(), what="the marker"))
 
@@ -101,6 +103,17 @@ def test_interrupt_stops_the_run_and_leaves_jobs_pending(tmp_path, job_env, sig,
     resumed = subprocess.run(_cmd(out, seeds=3), env=_env(0.1), capture_output=True, text=True, timeout=180)
     assert resumed.returncode == 0, resumed.stderr
     assert len(read_results(out)) == 3 and len((out / "results.csv").read_text().splitlines()) == 4
+
+
+def test_a_runner_started_with_sigint_ignored_keeps_ignoring_it(tmp_path, job_env):
+    out = tmp_path / "run"
+    runner, _ = _start_runner(out, 60, sigint=signal.SIG_IGN)
+    runner.send_signal(signal.SIGINT)
+    with pytest.raises(subprocess.TimeoutExpired):
+        runner.wait(timeout=3)                             # e.g. `benchmark run ... &` in a script: Ctrl-C is the shell's
+    runner.send_signal(signal.SIGTERM)
+    _, stderr = runner.communicate(timeout=30)
+    assert runner.returncode == 143 and "SIGTERM: stopping" in stderr
 
 
 def test_job_of_a_sigkilled_runner_ends_itself(tmp_path, job_env):

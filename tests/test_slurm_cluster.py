@@ -52,11 +52,15 @@ def test_a_failing_job_is_a_row_with_its_reason(finished_run):
 
 
 @pytest.mark.timeout(300)
-def test_resume_submits_only_missing_jobs_and_not_those_still_queued(finished_run):
+def test_resume_submits_only_missing_jobs_and_not_those_still_queued(finished_run, tmp_path):
     out, _ = finished_run
     before = len(submitted_ids(out))
+    # held for 60 s (sbatch --begin), so that they are still queued when the resume looks: without it
+    # the constant predictor could finish first on a quick machine
+    held = tmp_path / "held.yaml"
+    held.write_text(LOCAL_PROFILE.read_text() + "sbatch:\n  begin: now+60\n")
     first = slurm_run(out, "--task", "iris,wine", "--framework", FRAMEWORKS, "--budget", "10", "--seeds", "2",
-                      "--no-wait")
+                      "--no-wait", profile=held)
     assert first.returncode == 0, first.stderr
     assert "4 job(s) submitted" in first.stdout            # seed 1 only; seed 0 is recorded
     again = slurm_run(out, "--task", "iris,wine", "--framework", FRAMEWORKS, "--budget", "10", "--seeds", "2")
