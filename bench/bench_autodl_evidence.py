@@ -154,12 +154,13 @@ def summary(records: list[dict]) -> None:
             print("\nmean rank: " + ", ".join(f"{name} {rank:.2f}" for name, rank in ranks.items()))
             print(f"Friedman p = {test.pvalue if test.pvalue is None else round(test.pvalue, 4)} "
                   f"({test.n_datasets} datasets, {test.n_frameworks} frameworks) {test.note}")
-        autodl = rows[(rows["framework"] == "autodl") & rows["accuracy"].notna()]
-        if "best_single_accuracy" in autodl and len(autodl):
-            diff = autodl["accuracy"] - autodl["best_single_accuracy"]
-            print(f"autodl ensemble vs its best single learner (same runs, {len(autodl)} folds): mean test accuracy "
-                  f"{autodl['accuracy'].mean():.4f} vs {autodl['best_single_accuracy'].mean():.4f}; ensemble better "
-                  f"on {(diff > 0).sum()}, equal on {(diff == 0).sum()}, worse on {(diff < 0).sum()}")
+        for name in sorted(n for n in rows["framework"].unique() if n.startswith("autodl")):   # and variants
+            autodl = rows[(rows["framework"] == name) & rows["accuracy"].notna()]
+            if "best_single_accuracy" in autodl and len(autodl):
+                diff = autodl["accuracy"] - autodl["best_single_accuracy"]
+                print(f"{name} ensemble vs its best single learner (same runs, {len(autodl)} folds): mean test "
+                      f"accuracy {autodl['accuracy'].mean():.4f} vs {autodl['best_single_accuracy'].mean():.4f}; "
+                      f"ensemble better on {(diff > 0).sum()}, equal on {(diff == 0).sum()}, worse on {(diff < 0).sum()}")
 
 
 def main() -> None:
@@ -171,7 +172,7 @@ def main() -> None:
     parser.add_argument("--datasets", default="15", help="a count (the first N of the suite) or names, comma-separated")
     parser.add_argument("--folds", default="0,1")
     parser.add_argument("--budgets", default="60,300")
-    parser.add_argument("--frameworks", default="autodl,autogluon,autosklearn,h2o,flaml,randomforest")
+    parser.add_argument("--frameworks", default="autodl,autogluon,autosklearn,autosklearn2,h2o,flaml,randomforest")
     parser.add_argument("--memory", type=int, default=4000)
     parser.add_argument("--out", type=Path, default=Path("evidence.jsonl"))
     parser.add_argument("--variant", action="append", default=[], metavar="LABEL=JSON",
