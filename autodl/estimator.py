@@ -180,6 +180,11 @@ class AutoDLClassifier(ClassifierMixin, BaseEstimator):
         settings = from_estimator_params(self.get_params())
         # forked now, from this process (torch imported), while the data are encoded below
         workers = LocalWorkers(settings.n_workers, run_dir)
+        if self.traditional and settings.n_workers >= 2:
+            # the learners' imports beside the encoding: two busy processes, within the cores
+            from autodl.traditional import start_learner_server
+
+            start_learner_server()
         runner = None
         try:
             self.classes_ = np.unique(y)

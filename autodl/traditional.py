@@ -209,6 +209,20 @@ def learner_seconds(seconds_left: float, learners_left: int) -> float:
     return max(MIN_LEARNER_SECONDS, seconds_left / (learners_left + 2))
 
 
+SERVER_PRELOAD = ("autodl.traditional",)   # what the learners' forkserver imports before its first child
+
+
+def start_learner_server() -> None:
+    """Start the learners' forkserver now: its imports (sklearn, LightGBM, CatBoost: seconds) then run
+    beside what this process does next instead of in the first learner's slot. A later
+    ``TraditionalRunner`` finds it running."""
+    import multiprocessing
+    from multiprocessing import forkserver
+
+    multiprocessing.get_context("forkserver").set_forkserver_preload(list(SERVER_PRELOAD))
+    forkserver.ensure_running()
+
+
 class TraditionalRunner:
     """Evaluates the learners one after another in a background thread, under the network evaluations'
     limits (the worker's ``Evaluator``, children forked from a forkserver without torch), recording each in
@@ -228,7 +242,7 @@ class TraditionalRunner:
                                          record_gradients=False, device="cpu")
         self.spec = dataclasses.replace(spec, evaluation=evaluation)
         # no torch in this forkserver: the learners don't need it, and importing it takes seconds
-        self.evaluator = Evaluator(self.spec, preload=("autodl.traditional",), start_method="forkserver")
+        self.evaluator = Evaluator(self.spec, preload=SERVER_PRELOAD, start_method="forkserver")
         self.on_result = on_result
         self.learners = list(learners)
         self.slots = slots

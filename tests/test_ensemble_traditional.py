@@ -86,3 +86,15 @@ def test_boosting_on_a_short_share_of_large_data_trains_on_a_subsample():
     full = train_learner({"learner": "lightgbm"}, X, y, X.iloc[:50], y[:50])
     assert short.final["train_rows"] == MIN_BOOSTING_ROWS and full.final["train_rows"] == len(X)
     assert short.val_proba.shape == (50, 2)
+
+
+def test_the_learners_server_starts_at_once_with_their_modules_preloaded():
+    import subprocess
+    import sys
+
+    code = ("from autodl.traditional import start_learner_server; start_learner_server(); "
+            "from multiprocessing import forkserver; import psutil; "
+            "print(' '.join(psutil.Process(forkserver._forkserver._forkserver_pid).cmdline()))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "forkserver" in done.stdout and "autodl.traditional" in done.stdout
