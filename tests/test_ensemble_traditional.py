@@ -92,9 +92,11 @@ def test_the_learners_server_starts_at_once_with_their_modules_preloaded():
     import subprocess
     import sys
 
-    code = ("from autodl.traditional import start_learner_server; start_learner_server(); "
+    code = ("import time; from autodl.traditional import start_learner_server; start_learner_server(); "
             "from multiprocessing import forkserver; import psutil; "
-            "print(' '.join(psutil.Process(forkserver._forkserver._forkserver_pid).cmdline()))")
+            "server = psutil.Process(forkserver._forkserver._forkserver_pid); ends = time.time() + 30\n"
+            "while 'forkserver import main' not in ' '.join(server.cmdline()) and time.time() < ends: time.sleep(0.05)\n"
+            "print(' '.join(server.cmdline()))")   # (until the server has exec'd)
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
-    assert "forkserver" in done.stdout and "autodl.traditional" in done.stdout
+    assert "forkserver import main" in done.stdout and "'autodl.traditional'" in done.stdout   # its preload list
