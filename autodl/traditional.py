@@ -216,11 +216,9 @@ def start_learner_server() -> None:
     """Start the learners' forkserver now: its imports (sklearn, LightGBM, CatBoost: seconds) then run
     beside what this process does next instead of in the first learner's slot. A later
     ``TraditionalRunner`` finds it running."""
-    import multiprocessing
-    from multiprocessing import forkserver
+    from autodl.worker import start_forkserver
 
-    multiprocessing.get_context("forkserver").set_forkserver_preload(list(SERVER_PRELOAD))
-    forkserver.ensure_running()
+    start_forkserver(SERVER_PRELOAD)
 
 
 class TraditionalRunner:

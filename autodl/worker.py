@@ -137,6 +137,15 @@ def freeze_heap_before_fork(collect: bool = False) -> None:
     gc.freeze()
 
 
+def start_forkserver(preload) -> None:
+    """Start this process's forkserver now (a no-op once it runs), ``preload`` imported in it before its
+    first child: its imports then run beside what this process does next."""
+    from multiprocessing import forkserver
+
+    multiprocessing.get_context("forkserver").set_forkserver_preload(list(preload))
+    forkserver.ensure_running()
+
+
 def _child_main(conn, run_dir: str, data_path: str, settings: EvaluationSettings, config: dict, epochs: int,
                 tag: str) -> None:
     try:
@@ -175,9 +184,7 @@ class Evaluator:
             for module in self.preload:
                 importlib.import_module(module)
         else:
-            from multiprocessing import forkserver
-
-            forkserver.ensure_running()
+            start_forkserver(self.preload)
 
     def evaluate(self, config_id, config: dict, budget: float) -> dict:
         began = time.time()
