@@ -139,7 +139,7 @@ class AutoDLClassifier(ClassifierMixin, BaseEstimator):
             raise ValueError(f"n_workers must be >= 1, got {self.n_workers}")
         if self.validation not in ("holdout", "cv", "auto"):
             raise ValueError(f"validation must be 'holdout', 'cv' or 'auto', got {self.validation!r}")
-        if self.validation == "holdout" and not 0 < self.val_fraction < 1:
+        if self.validation in ("holdout", "auto") and not 0 < self.val_fraction < 1:   # auto: on large data
             raise ValueError(f"val_fraction must be in (0, 1), got {self.val_fraction}")
         if self.validation in ("cv", "auto") and int(self.cv_folds) < 2:
             raise ValueError(f"cv_folds must be >= 2, got {self.cv_folds}")

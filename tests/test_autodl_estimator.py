@@ -32,6 +32,7 @@ def test_clone_keeps_parameters():
     ({}, [[1], [2], [3], [4]], [0, 1, None, 1], "missing values"),
     ({}, [[1], [2], [3]], [0, 1, 0, 1], "3 rows but y has 4"),
     ({"validation": "kfold"}, [[1], [2], [3], [4]], [0, 1, 0, 1], "validation must be"),
+    ({"validation": "auto", "val_fraction": 1.5}, [[1], [2], [3], [4]], [0, 1, 0, 1], "val_fraction"),
 ])
 def test_bad_input_fails_before_any_compute(kwargs, X, y, message, tmp_path):
     with pytest.raises(ValueError, match=message):
