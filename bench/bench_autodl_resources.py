@@ -124,10 +124,9 @@ class TreeSampler:
         self._pss_at = 0.0
 
     def processes(self) -> list[psutil.Process]:
-        try:
-            return [self.root, *self.root.children(recursive=True)]
-        except psutil.Error:
-            return []
+        from benchmark.processes import process_tree
+
+        return process_tree(self.root.pid)
 
     def sample(self) -> None:
         seen, busy, rss, pss, parts = {}, 0, 0.0, 0.0, []
@@ -138,8 +137,9 @@ class TreeSampler:
                 cpu = times.user + times.system   # own time only: reaped children are counted as dead processes
                 rss += proc.memory_info().rss
                 if read_pss:
-                    pss += proc.memory_full_info().pss
-                    parts.append((self.describe(proc), proc.memory_full_info().pss / 2**20))
+                    proc_pss = proc.memory_full_info().pss   # reads /proc/<pid>/smaps: once per process
+                    pss += proc_pss
+                    parts.append((self.describe(proc), proc_pss / 2**20))
             except psutil.Error:
                 continue
             seen[proc.pid] = cpu
@@ -218,7 +218,7 @@ def measure(framework: str, cores: int, budget: int, memory_mb: int, data_dir: P
         sampler.sample()
         time.sleep(interval)
     stopped = process.is_alive()
-    if stopped:
+    if stopped:   # SIGKILL the tree (not psutil's terminate, which would reap the job and lose its exit code)
         for proc in sampler.processes()[::-1]:
             try:
                 proc.kill()
@@ -258,7 +258,7 @@ def main() -> None:
     parser.add_argument("--classes", type=int, default=2)
     parser.add_argument("--interval", type=float, default=0.25)
     args = parser.parse_args()
-    jobs = [(name, int(cores)) for name, cores in (job.split(":") for job in args.jobs.split(","))]
+    jobs = [(name, int(cores)) for name, cores in (job.rsplit(":", 1) for job in args.jobs.split(","))]
     print(f"data: {args.rows} x {args.cols}, {args.classes} classes (generated); budget {args.budget} s, "
           f"{args.memory} MB; machine: {psutil.cpu_count()} cores, load {psutil.getloadavg()[0]:.1f}", flush=True)
     with tempfile.TemporaryDirectory(prefix="bench_resources_") as tmp:
