@@ -30,7 +30,7 @@ from benchmark.jobs import Job
 from benchmark.processes import terminate
 from benchmark.results import append_row
 from frameworks.base import wall_limit_s
-from frameworks.logs import cap_logs, last_error_line
+from frameworks.logs import cap_file, cap_logs, last_error_line
 
 STARTUP_ALLOWANCE_S = 20.0    # interpreter start, imports and data loading, outside the framework's budget
 KILL_GRACE_S = 5.0
@@ -138,6 +138,7 @@ def execute_job(run_dir: Path, job: Job, limits: Limits = Limits(), mode: str = 
         proc.wait()
     shutil.rmtree(scratch, ignore_errors=True)
     cap_logs(folder.path)         # the framework's own logs stay in the job folder, size-capped, even after a kill
+    cap_file(folder.log)          # job.log holds the framework's console too (a copy of its capped console.log)
     if interrupted:
         with open(folder.log, "a") as log:
             log.write(f"\n[harness] interrupted after {time.monotonic() - t0:.1f} s: the job stays pending\n")

@@ -28,6 +28,8 @@ _LEVEL = re.compile(r"(?<![A-Za-z])(ERROR|ERRR|CRITICAL|FATAL|SEVERE)(?![A-Za-z]
 # The last line of a Python traceback or a Java exception: ``ValueError: ...``, ``java.lang.OutOfMemoryError``.
 _EXCEPTION = re.compile(r"^\s*(?:[A-Za-z_]\w*\.)*[A-Za-z_]\w*(?:Error|Exception)(?::\s.*)?$")
 _MAX_LINE = 300
+# written by the exec script, not by the framework: searched after the framework's own logs
+_SECOND_HAND = ("console.log", "traceback.log")
 
 
 def logs_dir(job_dir: Path) -> Path:
@@ -46,26 +48,36 @@ def reset_logs(job_dir: Path) -> Path:
 def cap_logs(job_dir: Path, max_bytes: int = MAX_BYTES) -> None:
     """Cut every log file over ``max_bytes`` to its last ``max_bytes`` (the end holds the errors)."""
     for path in _files(logs_dir(job_dir)):
-        try:
-            size = path.stat().st_size
-            if size <= max_bytes:
-                continue
-            with open(path, "rb") as fh:
-                fh.seek(size - max_bytes)
-                tail = fh.read()
-            cut = tail.find(b"\n")
-            head = f"[... first {size - max_bytes + cut + 1} bytes cut by automl-bench ...]\n".encode()
-            path.write_bytes(head + tail[cut + 1:] if 0 <= cut < len(tail) - 1 else head + tail)
-        except OSError:
-            continue
+        cap_file(path, max_bytes)
+
+
+def cap_file(path: Path, max_bytes: int = MAX_BYTES) -> None:
+    """Cut ``path`` to its last ``max_bytes`` at a line boundary, saying how much was cut (no-op when smaller)."""
+    try:
+        size = path.stat().st_size
+        if size <= max_bytes:
+            return
+        with open(path, "rb") as fh:
+            fh.seek(size - max_bytes)
+            tail = fh.read()
+        cut = tail.find(b"\n")
+        head = f"[... first {size - max_bytes + cut + 1} bytes cut by automl-bench ...]\n".encode()
+        path.write_bytes(head + tail[cut + 1:] if 0 <= cut < len(tail) - 1 else head + tail)
+    except OSError:
+        pass
 
 
 def last_error_line(job_dir: Path) -> str | None:
     """The framework's own last error line in ``<job_dir>/framework_logs/``, or None.
 
-    Files are searched newest first (by modification time); in the first file holding one, the
-    last line logged at an error level or naming an exception wins. Cut to 300 characters."""
-    for path in sorted(_files(logs_dir(job_dir)), key=_mtime, reverse=True):
+    The framework's own log files are searched first, newest first (by modification time); in the
+    first file holding one, the last line logged at an error level or naming an exception wins. Only
+    when they hold none are ``console.log`` and ``traceback.log`` searched: the exec script writes
+    those last, and their exception usually repeats the harness's message, while the framework's
+    own line (a JVM's OutOfMemoryError, auto-sklearn's crashed run) says why. Cut to 300 characters."""
+    files = sorted(_files(logs_dir(job_dir)), key=_mtime, reverse=True)
+    own = [p for p in files if not p.name.startswith(_SECOND_HAND)]
+    for path in own + [p for p in files if p not in own]:
         for line in reversed(_tail_lines(path)):
             text = line.strip()
             if text and (_LEVEL.search(text) or _EXCEPTION.match(text)):

@@ -43,14 +43,17 @@ class Hang(_Test):
 
 
 class LogsErrorThenHangs(_Test):
-    """Logs an error of its own into the job's framework log folder, then hangs past its limit."""
+    """Logs 3 MiB of chatter and an error of its own into the job's framework log folder, prints 3 MiB
+    to its console (job.log), then hangs past its limit."""
 
     def run(self, train, test_X, target, constraint, seed, workdir):
         from frameworks.logs import logs_dir
 
+        chatter = "".join(f"INFO step {i} went fine\n" for i in range(150_000))   # ~3.3 MiB
         logs_dir(workdir).mkdir(parents=True, exist_ok=True)
-        (logs_dir(workdir) / "solver.log").write_text("INFO starting\nERROR solver diverged at iteration 7\n"
-                                                      "INFO retrying\n")
+        (logs_dir(workdir) / "solver.log").write_text(f"INFO starting\n{chatter}ERROR solver diverged at "
+                                                      f"iteration 7\nINFO retrying\n")
+        print(chatter, flush=True)
         while True:
             time.sleep(1)
 

@@ -41,11 +41,19 @@ def test_the_last_error_of_the_newest_log_is_found_in_each_framework_format(tmp_
                                          "failed with run state StatusType.MEMOUT")
     _write(logs / "h2o" / "h2o-3-info.log", H2O, age_s=20)      # newer file, in a subfolder, H2O's ERRR level
     assert last_error_line(tmp_path).endswith("ERRR water.default: java.lang.OutOfMemoryError: Java heap space")
-    _write(logs / "traceback.log", TRACEBACK, age_s=10)          # the newest: a Python traceback's last line
-    assert last_error_line(tmp_path) == "ValueError: estimator no_such_learner is not known"
+    _write(logs / "traceback.log", TRACEBACK, age_s=10)          # newer, but the exec script's: searched last
+    _write(logs / "console.log", TRACEBACK, age_s=5)
+    assert last_error_line(tmp_path).endswith("java.lang.OutOfMemoryError: Java heap space")
     _write(logs / "h2o" / "h2o-3-info.log", H2O + "x" * 50 + " ERROR " + "y" * 400 + "\n")   # newest again, long
     line = last_error_line(tmp_path)
     assert len(line) == 300 and line.startswith("x" * 50 + " ERROR") and line.endswith("...")
+
+
+def test_the_exec_scripts_traceback_is_the_last_error_line_when_the_framework_logged_none(tmp_path):
+    logs = logs_dir(tmp_path)
+    _write(logs / "flaml.log", "INFO searching\n", age_s=20)
+    _write(logs / "traceback.log", TRACEBACK, age_s=10)
+    assert last_error_line(tmp_path) == "ValueError: estimator no_such_learner is not known"
 
 
 def test_binary_files_are_not_read_as_logs(tmp_path):

@@ -17,6 +17,7 @@ from benchmark.executors import LocalExecutor
 from benchmark.runner import RunPlan, prepare, run_local
 from benchmark.suites import resolve_suite
 from frameworks.base import Constraint
+from frameworks.logs import MAX_BYTES, logs_dir
 from tests.harness_fixtures import job_processes
 
 FAST = Limits(startup_s=8, kill_grace_s=2)
@@ -69,10 +70,15 @@ def test_hang_is_killed_as_timeout(tmp_path, job_env):
     assert scratch.name and not scratch.exists() and not scratch.parent.exists()
 
 
-def test_a_killed_job_row_carries_the_frameworks_last_error_line(tmp_path, job_env):
+def test_a_killed_job_row_carries_the_frameworks_last_error_line_and_its_logs_are_capped(tmp_path, job_env):
     row = execute_job(tmp_path, _job("tests.adapters:LogsErrorThenHangs", budget=1), Limits(startup_s=4, kill_grace_s=1))
     assert row["failure"] == "timeout" and "wall-clock limit" in row["info"]
     assert "the framework's log says: ERROR solver diverged at iteration 7" in row["info"]
+    job_dir = tmp_path / "jobs" / row["job"]
+    for log in (logs_dir(job_dir) / "solver.log", job_dir / "job.log"):   # both got over 3 MiB before the kill
+        text = log.read_text()
+        assert len(text.encode()) <= MAX_BYTES + 100 and "bytes cut by automl-bench" in text.splitlines()[0], log
+    assert "ERROR solver diverged at iteration 7" in (logs_dir(job_dir) / "solver.log").read_text()
 
 
 def test_memory_limit(tmp_path, job_env):
