@@ -77,6 +77,7 @@ def test_the_report_draws_every_framework_and_names_those_without_timing(tmp_pat
         assert "autogluon incumbent (validation, 2 runs)" in svg and "autogluon ensemble (validation, 2 runs)" in svg
         assert "autodl incumbent (validation, 2 runs)" in svg
         assert "no timing given, not drawn: h2o (4 models)" in svg
+        assert "no anytime record: constantpredictor" in svg        # it ran on the dataset and recorded nothing
     summary = (out / "anytime_summary.svg").read_text()
     assert "autogluon (2 datasets)" in summary and "autodl (2 datasets)" in summary and "h2o (2 datasets)" not in summary
     assert "not drawn: h2o (8 models)" in summary

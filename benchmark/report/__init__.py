@@ -143,10 +143,12 @@ def _anytime_section(runs: Runs, out: Path) -> dict:
     points = read_trajectories(runs.dirs)
     budget = runs.identity.get("budget")
     colours = plots.framework_colours(points["framework"])
+    ran = runs.results.groupby("task")["framework"].unique() if not runs.results.empty else {}
     figures = []
     for i, (task, g) in enumerate(points.groupby("task", sort=True)):
         stem = f"anytime_{i:02d}_{re.sub(r'[^A-Za-z0-9_.-]+', '_', task)[:60]}"
-        figures.append((task, plots.anytime(g, task, budget, out, stem, colours)))
+        absent = sorted(set(ran.get(task, ())) - set(g["framework"]))   # ran there, recorded nothing
+        figures.append((task, plots.anytime(g, task, budget, out, stem, colours, absent)))
     summary, skipped, missing = "", [], untimed(points)
     if not points.empty:
         summary, skipped = plots.anytime_summary(points, budget, out, colours)

@@ -58,13 +58,18 @@ def cd_diagram(ranks: pd.Series, pvalues: pd.DataFrame, cd: float, caption: str,
     return save(fig, out_dir, "cd_diagram", tight=True), placed
 
 
-def _no_timing_note(fig, points: pd.DataFrame) -> None:
-    """Say in the figure which frameworks reported models without timing (they are not drawn)."""
+def _no_timing_note(fig, points: pd.DataFrame, absent=()) -> None:
+    """Say in the figure which frameworks reported models without timing, and which ran but left no
+    anytime record at all (baselines, failed jobs): neither is drawn."""
     missing = untimed(points)
+    lines = []
     if missing:
-        fig.text(0.01, 0.005, "no timing given, not drawn: " + ", ".join(
-            f"{fw} ({n} model{'s' * (n > 1)})" for fw, n in missing.items()), fontsize=7, color="#a00000",
-            ha="left", va="bottom")
+        lines.append("no timing given, not drawn: " + ", ".join(
+            f"{fw} ({n} model{'s' * (n > 1)})" for fw, n in missing.items()))
+    if absent:
+        lines.append("no anytime record: " + ", ".join(absent))
+    if lines:
+        fig.text(0.01, 0.005, "\n".join(lines), fontsize=7, color="#a00000", ha="left", va="bottom")
 
 
 def framework_colours(frameworks) -> dict[str, str]:
@@ -74,10 +79,11 @@ def framework_colours(frameworks) -> dict[str, str]:
 
 
 def anytime(points: pd.DataFrame, task: str, budget_s: float | None, out_dir: Path, stem: str,
-            colours: dict[str, str] | None = None) -> str:
+            colours: dict[str, str] | None = None, absent=()) -> str:
     """One dataset: each framework's incumbent (solid) and ensemble (dashed) validation accuracy over
     wall-clock time, mean over seeds and folds with a min-max band; test accuracy dotted where logged.
-    Frameworks whose models came without timing are named at the bottom, not drawn."""
+    Frameworks whose models came without timing, and those in ``absent`` (they ran on the dataset but
+    left no record), are named at the bottom, not drawn."""
     fig, ax = plt.subplots(figsize=(6.4, 3.6), layout="constrained")
     grid = time_grid(points, budget_s)
     colours = colours or framework_colours(points["framework"])
@@ -102,7 +108,7 @@ def anytime(points: pd.DataFrame, task: str, budget_s: float | None, out_dir: Pa
     if ax.get_legend_handles_labels()[0]:
         ax.legend(fontsize=7, loc="lower right")
     ax.grid(alpha=0.3)
-    _no_timing_note(fig, points)
+    _no_timing_note(fig, points, absent)
     return save(fig, out_dir, stem)
 
 
