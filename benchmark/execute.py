@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import secrets
 import shutil
 import signal
 import subprocess
@@ -115,7 +116,10 @@ def execute_job(run_dir: Path, job: Job, limits: Limits = Limits(), mode: str = 
     wall_limit = limits.wall_s(job.constraint.budget_s)
     failure, reason, interrupted = "", "", False
     # short (sockets of Ray and others live in it), and removed even when the job had to be SIGKILLed
-    scratch = Path(tempfile.mkdtemp(prefix="ab-", dir=os.environ.get("TMPDIR")))
+    # recorded before it exists, so that a runner killed at any moment leaves no scratch the clean-up cannot find
+    scratch = Path(os.environ.get("TMPDIR") or tempfile.gettempdir()).absolute() / f"ab-{secrets.token_hex(6)}"
+    folder.mark_running(None, scratch)
+    scratch.mkdir(mode=0o700)
     with open(folder.log, "ab") as log:
         proc = subprocess.Popen([sys.executable, "-m", "benchmark.job_process", str(folder.path)],
                                 stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,

@@ -23,6 +23,7 @@ from benchmark.processes import is_alive, process_tree, terminate
 
 JOBS_DIR = "jobs"
 JOB_PROCESS_MODULE = "benchmark.job_process"
+RUNNING_FILE = "running.json"
 
 
 def write_json_atomic(path: Path, data: dict) -> None:
@@ -57,7 +58,7 @@ class JobFolder:
 
     @property
     def running(self) -> Path:
-        return self.path / "running.json"
+        return self.path / RUNNING_FILE
 
     def prepare(self, spec: dict) -> None:
         """Create the folder for a (new) attempt: stale outputs of an earlier one are removed."""
@@ -68,7 +69,9 @@ class JobFolder:
 
     # --- the running marker -------------------------------------------------------------------
 
-    def mark_running(self, pid: int, scratch: Path) -> None:
+    def mark_running(self, pid: int | None, scratch: Path) -> None:
+        """Record the job process and its scratch folder; called with ``pid=None`` before the process is
+        started, so that a runner killed in between leaves a scratch folder that the orphan clean-up finds."""
         me = psutil.Process()
         write_json_atomic(self.running, {
             "pid": pid, "host": socket.gethostname(), "scratch": str(scratch),
@@ -99,10 +102,13 @@ class JobFolder:
 
     def _job_process(self, marker: dict) -> psutil.Process | None:
         """The recorded job process, if it still runs and is really this job's (pids get reused)."""
+        if marker.get("pid") is None:   # marked before its start
+            return None
         try:
-            proc = psutil.Process(int(marker.get("pid", 0)))
+            proc = psutil.Process(int(marker["pid"]))
             cmd = proc.cmdline()
-            if proc.status() != psutil.STATUS_ZOMBIE and JOB_PROCESS_MODULE in cmd and str(self.path) in cmd:
+            # the job process was started with the resolved folder; this one may be relative (``status run``)
+            if proc.status() != psutil.STATUS_ZOMBIE and JOB_PROCESS_MODULE in cmd and str(self.path.resolve()) in cmd:
                 return proc
         except (psutil.Error, ValueError):
             pass

@@ -16,7 +16,7 @@ from pathlib import Path
 import psutil
 import yaml
 
-from benchmark.jobfolder import JOBS_DIR, JobFolder
+from benchmark.jobfolder import JOBS_DIR, RUNNING_FILE, JobFolder
 from benchmark.jobs import Job
 from benchmark.results import SCHEMA_VERSION, read_results
 
@@ -102,7 +102,7 @@ def pending_jobs(run_dir: Path, jobs: list[Job], rerun_failed: bool = False) -> 
 
 def _markers(run_dir: Path) -> list[JobFolder]:
     jobs = Path(run_dir) / JOBS_DIR
-    return [JobFolder(marker.parent) for marker in jobs.glob("*/*/*/running.json")]
+    return [JobFolder(marker.parent) for marker in jobs.glob(f"*/*/*/{RUNNING_FILE}")]
 
 
 def _key(run_dir: Path, folder: JobFolder) -> str:

@@ -43,9 +43,11 @@ def _markers(out: Path) -> list[Path]:
     return list((out / "jobs").glob("*/*/*/running.json"))
 
 
-def _status(out: Path) -> str:
-    done = subprocess.run([sys.executable, "-m", "benchmark", "status", str(out)], capture_output=True, text=True,
-                          timeout=60)
+def _status(out: Path, relative: bool = False) -> str:
+    """The first line of ``status OUT``; ``relative``: named relative to the working folder, as a user types it."""
+    path, cwd = (out.name, out.parent) if relative else (str(out), None)
+    done = subprocess.run([sys.executable, "-m", "benchmark", "status", path], capture_output=True, text=True,
+                          timeout=60, cwd=cwd)
     assert done.returncode == 0, done.stderr
     return done.stdout.splitlines()[0]
 
@@ -70,10 +72,12 @@ def test_second_runner_is_refused_and_the_lock_dies_with_its_holder(tmp_path, jo
     assert len(lines) == 1 and str(out) in lines[0] and f"pid {first.pid}" in lines[0] and "started" in lines[0]
     assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*")) == before   # nothing touched
     assert psutil.pid_exists(marker["pid"]) and job_processes(out)                   # first runner's job untouched
-    # readers keep working on a folder in use
-    assert "1 running" in _status(out)
-    table = subprocess.run([sys.executable, "-m", "benchmark", "table", str(out)], capture_output=True, text=True)
-    assert table.returncode == 0, table.stderr
+    # readers keep working on a folder in use, named absolute or relative
+    assert "1 running" in _status(out) and "1 running" in _status(out, relative=True)
+    for reader in ("table", "report"):
+        done = subprocess.run([sys.executable, "-m", "benchmark", reader, str(out)], capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+    assert "running" in (out / "report" / "index.html").read_text()
 
     first.send_signal(signal.SIGKILL)
     first.wait()
@@ -135,7 +139,7 @@ def test_torn_and_stray_lines_never_make_the_folder_unreadable(tmp_path, job_env
     assert len(good) == 3
     with open(results, "a") as fh:   # garbage, a row with one field too many, then a torn row
         fh.write("hello world\n" + good[1] + ",extra\n" + good[2][:40])
-    for command in ("status", "table"):
+    for command in ("status", "table", "report"):
         done = subprocess.run([sys.executable, "-m", "benchmark", command, str(out)], capture_output=True, text=True)
         assert done.returncode == 0 and "Traceback" not in done.stderr
         assert f"{results} line 4 is not a result row" in done.stderr and "line 5" in done.stderr
@@ -185,3 +189,29 @@ def test_a_failure_of_the_harness_is_not_charged_to_the_framework(tmp_path, job_
     task = TaskSpec(name="vanished", source="file", ref=str(tmp_path / "deleted.csv"), target="y")
     row = execute_job(tmp_path / "run", Job("constantpredictor", task, 0, 0, Constraint(10)), Limits(startup_s=8))
     assert row["failure"] == "harness" and "deleted.csv" in row["info"]
+
+
+def test_a_scratch_folder_marked_before_its_job_started_is_removed_on_resume(tmp_path, job_env):
+    """The runner records a job's scratch folder before creating it and before starting the job process:
+    killed in between, it leaves a marker without a pid whose scratch the next runner removes."""
+    out = tmp_path / "run"
+    done = subprocess.run(_cmd(out, framework="constantpredictor", seeds=1), capture_output=True, text=True,
+                          timeout=180)
+    assert done.returncode == 0, done.stderr
+    scratch = tmp_path / "ab-scratch"
+    folder = out / "jobs" / "constantpredictor" / "iris" / "fold0_seed1"
+    dead_runner = subprocess.run([sys.executable, "-c", f"""
+from pathlib import Path
+from benchmark.jobfolder import JobFolder
+Path({str(folder)!r}).mkdir(parents=True)
+JobFolder(Path({str(folder)!r})).mark_running(None, Path({str(scratch)!r}))
+Path({str(scratch)!r}).mkdir()
+"""], capture_output=True, text=True, timeout=60)
+    assert dead_runner.returncode == 0, dead_runner.stderr
+    assert scratch.is_dir() and (folder / "running.json").exists()
+    assert "0 running" in _status(out, relative=True)                      # its runner is gone: not running
+    resumed = subprocess.run(_cmd(out, framework="constantpredictor", seeds=2), capture_output=True, text=True,
+                             timeout=180)
+    assert resumed.returncode == 0, resumed.stderr
+    assert not scratch.exists() and not _markers(out)
+    assert sorted(read_results(out)["seed"]) == [0, 1]
