@@ -84,6 +84,20 @@ class Slow(_Test):
         return FrameworkResult(self.uniform(train, test_X, target), models_count=0)
 
 
+class SlowWithHelper(_Test):
+    """Like Slow, but first starts a helper in a session of its own that ignores SIGTERM (as a JVM or a
+    Ray daemon may): stopping the job must still end it. The helper's command line names the job folder."""
+
+    def run(self, train, test_X, target, constraint, seed, workdir):
+        import subprocess
+        import sys
+
+        subprocess.Popen([sys.executable, "-c", "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
+                          "time.sleep(600)", f"helper-of-{workdir}"], start_new_session=True)
+        time.sleep(float(os.environ.get("SLOW_ADAPTER_SECONDS", "1.0")))
+        return FrameworkResult(self.uniform(train, test_X, target), models_count=0)
+
+
 class ShadowCheck(_Test):
     """Writes a folder named like a package into its workdir, then starts a Python there that must
     still import the real package (autodl's run folder ``autodl/`` once shadowed the library)."""

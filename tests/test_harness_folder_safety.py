@@ -52,10 +52,10 @@ def _status(out: Path, relative: bool = False) -> str:
     return done.stdout.splitlines()[0]
 
 
-def _start_runner(out: Path, seconds: float, sigint=signal.SIG_DFL, **kw) -> tuple[subprocess.Popen, dict]:
+def _start_runner(out: Path, seconds: float, sigint=signal.SIG_DFL, extra=(), **kw) -> tuple[subprocess.Popen, dict]:
     """A runner as started from a terminal: SIGINT at its default even when the tests run in a background
     job (a shell starts those with SIGINT ignored, which the runner then keeps, as it should)."""
-    runner = subprocess.Popen(_cmd(out, **kw), env=_env(seconds), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    runner = subprocess.Popen(_cmd(out, *extra, **kw), env=_env(seconds), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                               text=True, preexec_fn=lambda: signal.signal(signal.SIGINT, sigint))
     marker = _wait_for(lambda: _markers(out), what="a running job")[0]
     return runner, json.loads(_wait_for(lambda: marker.exists() and marker.read_text(), what="the marker"))
@@ -107,6 +107,26 @@ def test_interrupt_stops_the_run_and_leaves_jobs_pending(tmp_path, job_env, sig,
     resumed = subprocess.run(_cmd(out, seeds=3), env=_env(0.1), capture_output=True, text=True, timeout=180)
     assert resumed.returncode == 0, resumed.stderr
     assert len(read_results(out)) == 3 and len((out / "results.csv").read_text().splitlines()) == 4
+
+
+def test_a_second_ctrl_c_keeps_stopping_two_jobs_and_their_helpers(tmp_path, job_env):
+    """Two jobs at once, each with a helper in its own session that ignores SIGTERM; Ctrl-C twice."""
+    out = tmp_path / "run"
+    runner, _ = _start_runner(out, 60, extra=("--jobs", "2"), framework="tests.adapters:SlowWithHelper", seeds=3)
+    helpers = lambda: [p for p in psutil.process_iter(["cmdline"])   # noqa: E731
+                       if any(f"helper-of-{out}" in a for a in p.info["cmdline"] or [])]
+    _wait_for(lambda: len(_markers(out)) == 2 and len(helpers()) == 2, what="two jobs with their helpers")
+    scratches = [Path(json.loads(m.read_text())["scratch"]) for m in _markers(out)]
+    t0 = time.monotonic()
+    runner.send_signal(signal.SIGINT)
+    time.sleep(0.3)
+    runner.send_signal(signal.SIGINT)
+    _, stderr = runner.communicate(timeout=30)
+    assert runner.returncode == 130 and time.monotonic() - t0 < 5 + 10
+    assert "still stopping" in stderr and "0 of 3 jobs recorded, 3 pending" in stderr
+    assert not job_processes(out) and not helpers() and not _markers(out)
+    assert not any(s.exists() for s in scratches)
+    assert read_results(out).empty
 
 
 def test_a_runner_started_with_sigint_ignored_keeps_ignoring_it(tmp_path, job_env):
