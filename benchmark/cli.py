@@ -78,8 +78,9 @@ def cmd_run(args) -> int:
     plan = RunPlan(suite, frameworks, Constraint(budget, args.cores, args.memory, args.gpus), args.folds,
                    list(range(args.seeds)), out, args.jobs, args.rerun_failed, Limits())
     if args.executor == "slurm":
-        from slurm.executor import run_slurm  # noqa: PLC0415 - optional backend
-        return run_slurm(plan, args)
+        from slurm.executor import SlurmOptions, run_slurm  # noqa: PLC0415 - optional backend
+        options = SlurmOptions.load(args.profile, args.autodl_workers, wait=not args.no_wait)
+        return run_slurm(plan, options, plan_only=args.dry_run)
     if args.dry_run:
         from benchmark.checks import validate
         validate(plan)

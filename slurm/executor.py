@@ -51,16 +51,21 @@ class SlurmOptions:
     autodl_workers: int = 1       # array tasks per autodl search (1: the search runs inside its job)
     wait: bool = True             # follow the run until nothing is queued or running
 
+    @classmethod
+    def load(cls, profile_path, autodl_workers: int | None = None, wait: bool = True) -> "SlurmOptions":
+        """Options from the CLI's values: the profile file read and checked, the worker count checked."""
+        workers = 1 if autodl_workers is None else int(autodl_workers)
+        if workers < 1:
+            raise RunError(f"--autodl-workers must be at least 1, got {workers}")
+        return cls(load_profile(profile_path), workers, wait)
 
-def run_slurm(plan: RunPlan, args, log=print) -> int:
-    """The CLI's ``--executor slurm``: turn its arguments into typed options, then plan or run."""
-    workers = 1 if getattr(args, "autodl_workers", None) is None else int(args.autodl_workers)
-    if workers < 1:
-        raise RunError(f"--autodl-workers must be at least 1, got {workers}")
-    options = SlurmOptions(load_profile(args.profile), workers, not getattr(args, "no_wait", False))
+
+def run_slurm(plan: RunPlan, options: SlurmOptions, plan_only: bool = False, log=print) -> int:
+    """Run ``plan`` on SLURM, or only show its submission (``plan_only``: the CLI's --dry-run); returns the
+    process's exit code."""
     options.profile.check_constraint(plan.constraint)
-    if args.dry_run:
-        dry_run(plan, options.profile, workers, log=log)
+    if plan_only:
+        dry_run(plan, options.profile, options.autodl_workers, log=log)
         return 0
     problem = queue.slurm_available()
     if problem:
