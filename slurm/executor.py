@@ -31,7 +31,7 @@ from benchmark.execute import record_failure
 from benchmark.jobs import Job
 from benchmark.results import read_results
 from benchmark.runfolder import RUN_FILE, pending_jobs
-from benchmark.progress import outcome
+from benchmark.progress import Progress, outcome
 from benchmark.checks import RunError, validate
 from benchmark.runner import RunPlan, run
 from slurm import ledger, queue
@@ -71,7 +71,11 @@ def run_slurm(plan: RunPlan, options: SlurmOptions, plan_only: bool = False, log
     if problem:
         raise RunError(f"--executor slurm: {problem}. Plan without a cluster with --dry-run; "
                        "for the project's test cluster run slurm/cluster/start.sh and export SLURM_CONF")
-    outcome = run(plan, SlurmExecutor(plan, options, log), log=log)
+    executor = SlurmExecutor(plan, options, log)
+    with Progress() as progress:   # a bar on a terminal, else a line per job with time and ETA (as local runs)
+        # the jobs followed: those submitted now and those still queued or running from an earlier invocation
+        start = (lambda jobs: progress.start(sorted(executor.keys | {j.key for j in jobs}))) if options.wait else None
+        outcome = run(plan, executor, on_row=progress.row, on_start=start, log=log)
     if outcome.interrupt.signum:
         log(f"detached by {outcome.interrupt.name}: jobs submitted to SLURM keep running, supervised on their nodes "
             f"(scancel them to stop); python -m benchmark status {plan.out} to follow, the same run command to resume")
@@ -251,9 +255,10 @@ def follow(run_dir: Path, keys: set[str], since: dt.datetime, log=print, poll_s:
         for row in rows.to_dict("records"):
             seen.add(row["job"])
             row["failure"] = row["failure"] if isinstance(row["failure"], str) else ""
-            log(f"[{len(seen)}/{len(keys)}] {row['job']}: {outcome(row)}")
             if on_row:
                 on_row(row)
+            else:
+                log(f"[{len(seen)}/{len(keys)}] {row['job']}: {outcome(row)}")
         if not active:
             return
         stop.wait(poll_s)

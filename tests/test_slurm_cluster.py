@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import time
 
@@ -39,6 +40,8 @@ def test_small_suite_runs_through_one_job_array(finished_run):
     ids = submitted_ids(out)
     assert len(ids) == 4 and len({i.split("_")[0] for i in ids}) == 1     # one array, one sbatch call
     assert "submitted SLURM job" in res.stdout and "| iris |" in res.stdout
+    # no terminal: a line per finished job with time, count and ETA, as local runs print
+    assert re.search(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \[4/4\] \S+: .*ETA 0:00:00\)$", res.stdout, re.M), res.stdout
     status = bench("status", str(out))
     assert "2 done, 2 failed, 0 queued, 0 running, 0 pending" in status.stdout
 
@@ -66,6 +69,7 @@ def test_resume_submits_only_missing_jobs_and_not_those_still_queued(finished_ru
     again = slurm_run(out, "--task", "iris,wine", "--framework", FRAMEWORKS, "--budget", "10", "--seeds", "2")
     assert again.returncode == 0, again.stderr
     assert "4 job(s) still queued or running" in again.stdout and "nothing to submit" in again.stdout
+    assert "[4/4]" in again.stdout                         # the progress counts the jobs it followed
     assert len(submitted_ids(out)) == before + 4
     rows = read_results(out)
     assert len(rows) == 8 and rows["job"].is_unique
