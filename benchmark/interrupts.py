@@ -1,7 +1,7 @@
 """SIGINT (Ctrl-C) and SIGTERM (``kill``, SLURM) while a runner runs jobs.
 
 The first signal calls ``on_stop`` once (the executor stops scheduling and ends its running jobs,
-which stay pending) and is remembered, so the runner exits with 128 + its number once the jobs are
+which stay pending), is passed on to helpers in the runner's own session (an installer), and is remembered, so the runner exits with 128 + its number once the jobs are
 down; a second signal only says that the runner is stopping. Handlers are installed only in the main
 thread and restored afterwards; a signal that the process inherited as ignored stays ignored.
 """
@@ -29,6 +29,24 @@ class Interrupt:
         return signal.Signals(self.signum).name if self.signum else ""
 
 
+def _forward_to_helpers(signum: int) -> None:
+    """Pass the signal on to this process's descendants in its own session (a framework's installer
+    building its venv), as Ctrl-C in a terminal would reach them; ``kill <runner>`` would not, and the
+    runner would wait for the install. Job processes run in sessions of their own and are left to
+    ``on_stop``, which ends them in order."""
+    import os
+
+    import psutil
+
+    me = os.getsid(0)
+    for child in psutil.Process().children(recursive=True):
+        try:
+            if os.getsid(child.pid) == me:
+                child.send_signal(signum)
+        except (OSError, psutil.Error):
+            pass
+
+
 @contextmanager
 def stop_on_signals(on_stop):
     interrupt = Interrupt()
@@ -42,6 +60,7 @@ def stop_on_signals(on_stop):
             print(f"\n{signal.Signals(signum).name}: stopping: no new jobs; running jobs are ended and stay pending",
                   file=sys.stderr, flush=True)
             on_stop()
+            _forward_to_helpers(signum)
         else:
             print("still stopping (running jobs get SIGTERM, then SIGKILL after the grace period)",
                   file=sys.stderr, flush=True)

@@ -98,6 +98,28 @@ class SlowWithHelper(_Test):
         return FrameworkResult(self.uniform(train, test_X, target), models_count=0)
 
 
+class SlowSetup(_Test):
+    """Never set up; its set-up runs an installer-like subprocess for ``SLOW_SETUP_SECONDS`` (its command
+    line names ``SLOW_SETUP_TAG``), failing as a real set-up does when that process is stopped."""
+
+    def is_setup(self) -> bool:
+        return False
+
+    def setup(self) -> None:
+        import subprocess
+        import sys
+
+        from frameworks.base import SetupError
+
+        done = subprocess.run([sys.executable, "-c", "import sys, time; time.sleep(float(sys.argv[1]))",
+                               os.environ.get("SLOW_SETUP_SECONDS", "600"), os.environ.get("SLOW_SETUP_TAG", "")])
+        if done.returncode:
+            raise SetupError(f"installer ended with {done.returncode}")
+
+    def run(self, train, test_X, target, constraint, seed, workdir):
+        return FrameworkResult(self.uniform(train, test_X, target), models_count=0)
+
+
 class ShadowCheck(_Test):
     """Writes a folder named like a package into its workdir, then starts a Python there that must
     still import the real package (autodl's run folder ``autodl/`` once shadowed the library)."""

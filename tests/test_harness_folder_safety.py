@@ -129,6 +129,20 @@ def test_a_second_ctrl_c_keeps_stopping_two_jobs_and_their_helpers(tmp_path, job
     assert read_results(out).empty
 
 
+def test_sigterm_during_a_frameworks_first_set_up_stops_its_installer(tmp_path, job_env):
+    out, tag = tmp_path / "run", f"installer-of-{tmp_path}"
+    runner = subprocess.Popen(_cmd(out, framework="tests.adapters:SlowSetup"), stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True, env=dict(os.environ, SLOW_SETUP_TAG=tag))
+    installers = lambda: [p for p in psutil.process_iter(["cmdline"]) if tag in (p.info["cmdline"] or [])]  # noqa: E731
+    _wait_for(installers, what="the installer")
+    t0 = time.monotonic()
+    runner.send_signal(signal.SIGTERM)             # `kill <runner>`: only the runner gets it
+    _, stderr = runner.communicate(timeout=60)
+    assert runner.returncode == 143 and time.monotonic() - t0 < 10, stderr
+    assert not installers() and "0 of 2 jobs recorded, 2 pending" in stderr
+    assert not (out / "results.csv").exists() or read_results(out).empty     # no setup failure charged
+
+
 def test_a_runner_started_with_sigint_ignored_keeps_ignoring_it(tmp_path, job_env):
     out = tmp_path / "run"
     runner, _ = _start_runner(out, 60, sigint=signal.SIG_IGN)
