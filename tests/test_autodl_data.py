@@ -102,3 +102,25 @@ def test_median_imputation_matches_scikit_learns_and_fit_transform_matches_fit_t
     config = {"imputation": "median", "scaling": "standard", "svd": "on", "svd_dim": 3}
     assert np.allclose(Preprocessor(config, []).fit_transform(data).dense,
                        Preprocessor(config, []).fit(data).transform(data).dense, atol=1e-4)
+
+
+def test_holdout_stratifies_where_it_can_and_falls_back_to_random_for_a_singleton_class():
+    from autodl.splits import holdout
+
+    y = np.array([0] * 50 + [1] * 50)
+    train, val = holdout(y, seed=0, test_size=0.2)
+    assert np.bincount(y[val]).tolist() == [10, 10]                      # stratified
+    y_rare = np.array([0] * 60 + [1] * 39 + [2])                         # class 2 cannot be on both sides
+    train, val = holdout(y_rare, seed=0, test_size=0.2)
+    assert len(val) == 20 and sorted(np.concatenate([train, val])) == list(range(100))
+
+
+def test_kfold_stratifies_only_when_every_class_has_a_row_per_fold():
+    from autodl.splits import kfold
+
+    y = np.array([0] * 30 + [1] * 6)
+    for _, val in kfold(y, 3, seed=0):
+        assert np.bincount(y[val]).tolist() == [10, 2]                   # stratified: 2 of class 1 in each fold
+    y_rare = np.array([0] * 30 + [1] * 2)                                # 2 rows < 3 folds: plain KFold
+    splits = kfold(y_rare, 3, seed=0)
+    assert len(splits) == 3 and sorted(np.concatenate([val for _, val in splits])) == list(range(32))

@@ -90,3 +90,27 @@ def test_no_finished_evaluation_is_a_clear_error():
     timed_out = Evaluation((0, 0, 0), 12.5, 1.0, "timeout", {})
     with pytest.raises(RuntimeError, match="no configuration finished within time_limit=20 s.*timeout"):
         AutoDLClassifier(time_limit=20)._keep_results(SearchOutcome([timed_out], None, 1), np.array([0, 1]), [])
+
+
+def test_every_estimator_parameter_reaches_the_settings_or_is_the_estimators_own():
+    """A new parameter must be routed on purpose: settings (by name, or renamed in ESTIMATOR_NAMES) or
+    the estimator's own list below; nothing is dropped on the way."""
+    from dataclasses import fields
+
+    from autodl.settings import ESTIMATOR_NAMES, EvaluationSettings, SearchSettings, from_estimator_params
+
+    own = {"cv_folds", "ensemble", "ensemble_nbest", "ensemble_size", "initial_configs", "portfolio",
+           "portfolio_path", "run_dir", "time_limit", "traditional", "val_fraction", "validation"}
+    given = {"cycles": 5.0, "device": "cuda:3", "eta": 4.0, "eval_time_limit": 77, "host": "10.1.2.3",
+             "keep_models": 9, "max_budget": 31, "max_iterations": 6, "max_rungs": 7, "memory_limit": 1234,
+             "min_budget": 3, "n_workers": 5, "nic_name": "eth7", "patience": 11, "record_gradients": False,
+             "seed": 42, "threads_per_worker": 3}   # none of them a default
+    params = AutoDLClassifier().get_params()
+    assert set(params) == own | set(given), "route the new parameter: add it to `given` or to `own`"
+    settings = from_estimator_params({**params, **given})
+    search = {f.name for f in fields(SearchSettings)} - {"evaluation"}
+    for name, value in given.items():
+        assert params[name] != value
+        field = ESTIMATOR_NAMES.get(name, name)
+        assert field in search | {f.name for f in fields(EvaluationSettings)}, f"{name} reaches no setting"
+        assert getattr(settings if field in search else settings.evaluation, field) == value, name

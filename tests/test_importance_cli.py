@@ -148,3 +148,20 @@ def test_lcbench_file_with_lcbench_own_fields(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "budget 52 epoch (1 dataset(s), 8 evaluations" in out
     assert len(ranked(out, "12", "fANOVA")) == 7
+
+
+@pytest.mark.parametrize("result, exception, outcome", [
+    ({"loss": 0.2, "info": {"status": "ok"}}, None, "ok"),
+    ({"loss": 0.2}, None, "ok"),                                        # runs recorded before statuses
+    ({"loss": 1.0, "info": {"status": "crash"}}, None, "crash"),
+    ({"loss": 1.0, "info": {"status": "timeout"}}, None, "timeout"),
+    ({"loss": 1.0, "info": {"status": "memout"}}, None, "memout"),
+    ({"loss": 1.0, "info": {"status": "skipped"}}, None, "skipped"),
+    (None, "Traceback ... RuntimeError", "exception"),
+    ({"loss": float("nan"), "info": {"status": "ok"}}, None, "no loss"),
+    ({"loss": None}, None, "no loss"),
+])
+def test_only_evaluations_with_a_measured_loss_count(result, exception, outcome):
+    from autodl.importance.data import evaluation_outcome
+
+    assert evaluation_outcome(result, exception) == outcome
