@@ -125,3 +125,19 @@ class NoCVH2O(H2OAutoML):
 
     def __init__(self, **params):
         super().__init__(nfolds=0)
+
+
+def small_unscaled_binary_task(folder: Path):
+    """A small binary task of our own, shaped like the data auto-sklearn overran on: 768 rows, 8 numeric
+    features on their raw, very different scales (a polynomial-kernel SVM on them runs for minutes)."""
+    import numpy as np
+    import pandas as pd
+    from sklearn.datasets import make_classification
+
+    X, y = make_classification(n_samples=768, n_features=8, n_informative=5, flip_y=0.1, random_state=0)
+    X = X * np.array([3, 30, 20, 15, 100, 8, 0.3, 12]) + np.array([4, 120, 70, 20, 80, 32, 0.5, 33])
+    frame = pd.DataFrame(X.round(3), columns=[f"x{i}" for i in range(8)]).assign(outcome=np.where(y, "yes", "no"))
+    folder.mkdir(parents=True, exist_ok=True)
+    frame.to_csv(folder / "unscaled.csv", index=False)
+    (folder / "suite.yaml").write_text("name: small\ndatasets:\n  - {name: unscaled, path: unscaled.csv, target: outcome}\n")
+    return resolve_suite(str(folder / "suite.yaml")).tasks[0]

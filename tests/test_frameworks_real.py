@@ -24,7 +24,9 @@ from benchmark.results import read_results
 from benchmark.runfolder import open_run
 from benchmark.table import framework_summary
 from frameworks.logs import last_error_line, logs_dir
-from tests.frameworks_fixtures import job, leftovers, require_venv, run_watched
+from benchmark.jobs import Job
+from frameworks.base import Constraint
+from tests.frameworks_fixtures import job, leftovers, require_venv, run_watched, small_unscaled_binary_task
 
 pytestmark = [pytest.mark.frameworks, pytest.mark.timeout(300)]
 REPO = Path(__file__).resolve().parents[1]
@@ -198,6 +200,19 @@ print("stopped after %.1f s: %s" % (time.time() - started, limited.exit_status._
     assert done.returncode == 0, done.stderr
     seconds = float(re.search(r"stopped after ([\d.]+) s: TimeoutException", done.stdout).group(1))
     assert seconds < 5, done.stdout
+
+
+@pytest.mark.timeout(400)
+def test_auto_sklearn_keeps_its_budget_on_small_unscaled_binary_data(tmp_path, short_tmpdir):
+    """The case behind the fix above, end to end: auto-sklearn at 60 s on a small binary dataset of
+    our own with unscaled features, where its polynomial-kernel SVM runs last for minutes."""
+    from frameworks.base import OVERRUN_ALLOWANCE
+
+    require_venv("autosklearn")
+    task = small_unscaled_binary_task(tmp_path / "data")
+    row = execute_job(tmp_path / "run", Job("autosklearn", task, 0, 0, Constraint(60, 1, 4096)))
+    assert row["failure"] == "", row["info"]
+    assert row["overrun"] <= OVERRUN_ALLOWANCE, row["overrun"]
 
 
 def test_h2o_models_scored_without_cross_validation_are_in_the_anytime_record(tmp_path, short_tmpdir, monkeypatch):
