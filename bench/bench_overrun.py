@@ -12,7 +12,7 @@ and everything after it: predicting, the anytime record, stopping the framework)
         --budgets 60,300 --out results/overrun-metatrain
     python bench/bench_overrun.py --report results/overrun/60s        # print the table of existing runs
 
-``--svc-only`` adds auto-sklearn restricted to libsvm_svc (``bench.overrun_adapters``), which on
+``--svc-only`` adds auto-sklearn restricted to libsvm_svc (``tests.frameworks_fixtures``), which on
 unscaled features reproduces the overrun fixed in frameworks/exec/exec_common.py: a polynomial-kernel
 fit that pynisher could not stop at its time limit.
 """
@@ -35,7 +35,7 @@ from frameworks.base import OVERRUN_ALLOWANCE  # noqa: E402
 from benchmark.results import read_results  # noqa: E402
 
 RIVALS = "autogluon,autogluon_best,autosklearn,autosklearn2,h2o,flaml"
-SVC_ONLY = "bench.overrun_adapters:SVCOnlyAutoSklearn"
+SVC_ONLY = "tests.frameworks_fixtures:SVCOnlyAutoSklearn"
 
 
 def run(suite: str, frameworks: str, tasks: str | None, budget: int, seeds: int, out: Path) -> None:

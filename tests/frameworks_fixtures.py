@@ -116,6 +116,18 @@ class BrokenAutoSklearn(AutoSklearn):
         return "autosklearn"
 
 
+class SVCOnlyAutoSklearn(AutoSklearn):
+    """Real auto-sklearn 1.0 searching libsvm_svc only: on unscaled features a polynomial-kernel fit runs
+    for minutes, so the job keeps its budget only if pynisher can stop each run at its limit. Also used
+    by bench/bench_overrun.py --svc-only."""
+
+    def __init__(self, **params):
+        super().__init__(include={"classifier": ["libsvm_svc"]})
+
+    def venv_name(self) -> str:
+        return "autosklearn"
+
+
 from frameworks.h2o import H2OAutoML  # noqa: E402
 
 
