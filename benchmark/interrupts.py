@@ -1,8 +1,9 @@
 """SIGINT (Ctrl-C) and SIGTERM (``kill``, SLURM) while a runner runs jobs.
 
 The first signal calls ``on_stop`` once (the executor stops scheduling and ends its running jobs,
-which stay pending), is passed on to helpers in the runner's own session (an installer), and is remembered, so the runner exits with 128 + its number once the jobs are
-down; a second signal only says that the runner is stopping. Handlers are installed only in the main
+which stay pending) and is remembered, so the runner exits with 128 + its number once the jobs are
+down; while ``Interrupt.forward`` is set (frameworks being set up) it is also passed on to the
+runner's helpers (an installer). A second signal only says that the runner is stopping. Handlers are installed only in the main
 thread and restored afterwards; a signal that the process inherited as ignored stays ignored.
 """
 from __future__ import annotations
@@ -19,6 +20,7 @@ SIGNALS = (signal.SIGINT, signal.SIGTERM)
 @dataclass
 class Interrupt:
     signum: int | None = None
+    forward: bool = False      # pass the first signal on to helpers in the runner's session (set-up)
 
     @property
     def exit_code(self) -> int:
@@ -33,7 +35,7 @@ def _forward_to_helpers(signum: int) -> None:
     """Pass the signal on to this process's descendants in its own session (a framework's installer
     building its venv), as Ctrl-C in a terminal would reach them; ``kill <runner>`` would not, and the
     runner would wait for the install. Job processes run in sessions of their own and are left to
-    ``on_stop``, which ends them in order."""
+    ``on_stop``, which ends them in order; sbatch calls are not signalled (forwarding is off then)."""
     import os
 
     import psutil
@@ -60,7 +62,8 @@ def stop_on_signals(on_stop):
             print(f"\n{signal.Signals(signum).name}: stopping: no new jobs; running jobs are ended and stay pending",
                   file=sys.stderr, flush=True)
             on_stop()
-            _forward_to_helpers(signum)
+            if interrupt.forward:
+                _forward_to_helpers(signum)
         else:
             print("still stopping (running jobs get SIGTERM, then SIGKILL after the grace period)",
                   file=sys.stderr, flush=True)

@@ -67,8 +67,15 @@ def prepare(plan: RunPlan, executor: Executor, log=print, interrupt: Interrupt |
     todo = [j for j in pending_jobs(plan.out, plan.jobs(), plan.rerun_failed) if j.key not in elsewhere]
     if elsewhere:
         log(f"{len(elsewhere)} job(s) still queued or running elsewhere are not submitted again")
-    errors = prepare_frameworks(sorted({j.framework for j in todo}), log)
-    if interrupt is not None and interrupt.signum:
+    interrupt = interrupt or Interrupt()
+    if interrupt.signum:
+        return []
+    interrupt.forward = True          # an installer gets the signal too (a `kill` reaches only this process)
+    try:
+        errors = prepare_frameworks(sorted({j.framework for j in todo}), log)
+    finally:
+        interrupt.forward = False
+    if interrupt.signum:
         return []
     for job in [j for j in todo if j.framework in errors]:
         record_failure(plan.out, job, "setup", errors[job.framework])

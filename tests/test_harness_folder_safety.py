@@ -58,7 +58,16 @@ def _start_runner(out: Path, seconds: float, sigint=signal.SIG_DFL, extra=(), **
     runner = subprocess.Popen(_cmd(out, *extra, **kw), env=_env(seconds), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                               text=True, preexec_fn=lambda: signal.signal(signal.SIGINT, sigint))
     marker = _wait_for(lambda: _markers(out), what="a running job")[0]
-    return runner, json.loads(_wait_for(lambda: marker.exists() and marker.read_text(), what="the marker"))
+    return runner, _wait_for(lambda: _started(marker), what="the job process in the marker")
+
+
+def _started(marker: Path) -> dict | None:
+    """The marker once it names the job process (it is first written before the process starts)."""
+    try:
+        record = json.loads(marker.read_text())
+    except (OSError, ValueError):
+        return None
+    return record if record.get("pid") else None
 
 
 def test_second_runner_is_refused_and_the_lock_dies_with_its_holder(tmp_path, job_env):
@@ -116,7 +125,7 @@ def test_a_second_ctrl_c_keeps_stopping_two_jobs_and_their_helpers(tmp_path, job
     helpers = lambda: [p for p in psutil.process_iter(["cmdline"])   # noqa: E731
                        if any(f"helper-of-{out}" in a for a in p.info["cmdline"] or [])]
     _wait_for(lambda: len(_markers(out)) == 2 and len(helpers()) == 2, what="two jobs with their helpers")
-    scratches = [Path(json.loads(m.read_text())["scratch"]) for m in _markers(out)]
+    scratches = [Path(_wait_for(lambda: _started(m), what="a started job")["scratch"]) for m in _markers(out)]
     t0 = time.monotonic()
     runner.send_signal(signal.SIGINT)
     time.sleep(0.3)
