@@ -46,6 +46,7 @@ from autodl.settings import from_estimator_params
 from autodl.slots import CoreSlots
 from autodl.space import build_space
 from autodl.splits import holdout, kfold
+from autodl.worker import refuse_while_bootstrapping
 
 MIN_TIME_LIMIT = 15.0
 AUTO_CV_MAX_ROWS = 5000   # validation="auto": k-fold cross-validation up to this many rows
@@ -167,6 +168,7 @@ class AutoDLClassifier(ClassifierMixin, BaseEstimator):
 
     def fit(self, X, y):
         started = time.time()
+        refuse_while_bootstrapping()
         self._check_params()
         frame, y = check_xy(X, y)
         initial_configs = list(self.initial_configs or [])

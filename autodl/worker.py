@@ -137,6 +137,20 @@ def freeze_heap_before_fork(collect: bool = False) -> None:
     gc.freeze()
 
 
+def refuse_while_bootstrapping() -> None:
+    """Raise if this process is a child of autodl's forkserver still importing the user's script.
+
+    A forkserver's (or spawn's) child re-imports the main script before it runs its task, as Python
+    does for every such child; a script that calls ``fit`` at its top level, not under
+    ``if __name__ == "__main__":``, would then start a whole search inside every learner's process,
+    and its forked workers would outlive that process. multiprocessing marks the child while it
+    imports (``_inheriting``): refuse there, with the fix, as Python's own spawn start does."""
+    if getattr(multiprocessing.current_process(), "_inheriting", False):
+        raise RuntimeError("autodl: fit was called while one of autodl's child processes was importing your script: "
+                           "put the code that calls fit under `if __name__ == \"__main__\":` (Python's rule for "
+                           "scripts whose libraries start processes with forkserver or spawn)")
+
+
 def start_forkserver(preload) -> None:
     """Start this process's forkserver now (a no-op once it runs), ``preload`` imported in it before its
     first child: its imports then run beside what this process does next."""

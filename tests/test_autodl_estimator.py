@@ -114,3 +114,44 @@ def test_every_estimator_parameter_reaches_the_settings_or_is_the_estimators_own
         field = ESTIMATOR_NAMES.get(name, name)
         assert field in search | {f.name for f in fields(EvaluationSettings)}, f"{name} reaches no setting"
         assert getattr(settings if field in search else settings.evaluation, field) == value, name
+
+
+@pytest.mark.timeout(180)
+def test_a_script_without_a_main_guard_gets_the_fix_and_leaves_no_process_behind(tmp_path):
+    """The traditional learners run in forkserver children, which re-import the user's script as Python
+    does; one that calls fit at its top level must not start a search in each of them (its forked
+    workers outlived them): such a child refuses with the fix, and fit itself still succeeds."""
+    import os
+    import subprocess
+    import sys
+
+    import psutil
+
+    script = tmp_path / "unguarded.py"
+    script.write_text("from sklearn.datasets import load_iris\n"
+                      "from autodl import AutoDLClassifier\n"
+                      "X, y = load_iris(return_X_y=True, as_frame=True)\n"
+                      "clf = AutoDLClassifier(time_limit=25, n_workers=2, min_budget=1, max_budget=3,\n"
+                      "                       record_gradients=False).fit(X, y)\n"
+                      "print('accuracy', (clf.predict(X) == y).mean())\n")
+    tag = f"unguarded-{os.getpid()}"
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=150, cwd=tmp_path,
+                          env=dict(os.environ, AUTODL_TEST_TAG=tag))
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert float(done.stdout.split()[-1]) > 0.8
+    assert 'put the code that calls fit under `if __name__ == "__main__":`' in done.stderr
+
+    def tagged():
+        found = []
+        for p in psutil.process_iter():
+            try:
+                if p.environ().get("AUTODL_TEST_TAG") == tag:
+                    found.append(p)
+            except psutil.Error:
+                pass
+        return found
+
+    deadline = time.time() + 10
+    while tagged() and time.time() < deadline:
+        time.sleep(0.5)
+    assert tagged() == [], [p.cmdline() for p in tagged()]
