@@ -7,6 +7,12 @@ Then: rows lost (a row seen earlier and gone later), rows duplicated, job proces
 folders left behind, and the wall time of the whole chaos divided by that of an uninterrupted run.
 
     python bench/bench_chaos.py [--interrupts 50] [--races 10] [--seeds 10]
+
+Last measured (2026-12-01, defaults, on the 2-core machine with tests running beside it at times):
+300 jobs, 29 SIGKILL + 21 SIGINT of the runner, 10 second runners (10 refused at once); rows lost 0,
+rows duplicated 0, jobs without a row 0, processes leaked 0, scratch folders left 0; wall time
+594 s against 484 s uninterrupted (1.23x: each resume pays the runner's start-up and data checks,
+and jobs cut by an interrupt run again).
 """
 from __future__ import annotations
 
