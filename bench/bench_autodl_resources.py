@@ -36,6 +36,11 @@ machine's load (a process waiting for a core reads as busy), CPU / wall stays un
 (0.52, 1.01, 1.29). On 10000 x 784 (60 s, 2 workers) the peak PSS is 1218 MB, of which ~800 MB are
 libraries (torch's alone ~300 MB) shared by the tree: a floor that a smaller dataset cannot go under.
 
+The same data at 60 s on a quiet machine (2026-12-01, load 0.4): the first gradient-boosting model
+lands at 18.0 s with 1 worker and 19.5 s with 2 workers, within the first third (20 s); accuracy
+0.819 and 0.802, peak PSS 1761 and 2300 MB. Under load (two other jobs on the 2 cores) it had
+landed at 23 s (1 worker) and 36 s (2 workers).
+
 Jobs run one after another in one invocation so their figures sit side by side; ``name@TREE``
 runs an adapter from another checkout of the project (e.g. ``git archive <commit>`` unpacked in
 TREE) to compare before and after::
