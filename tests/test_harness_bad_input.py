@@ -357,17 +357,18 @@ def test_damaged_openml_cache_is_refused_in_one_line(tmp_path, two_iris_cache):
     assert "OpenML task 187 (wine)" in line and "prefetch" in line
 
 
-@pytest.mark.parametrize("damage", ["run.yaml: [unclosed\n", "just a string\n", ""])
-def test_a_damaged_run_yaml_is_one_line_for_every_command(tmp_path, damage):
+def test_a_damaged_run_yaml_is_one_line_for_every_command(tmp_path):
     out = tmp_path / "run"
     done = subprocess.run([sys.executable, "-m", "benchmark", "run", "--framework", "constantpredictor", "--task",
                            "iris", "--folds", "0", "--out", str(out)], capture_output=True, text=True, cwd=REPO)
     assert done.returncode == 0, done.stderr
-    (out / "run.yaml").write_text(damage)
-    for command in (["run", "--framework", "constantpredictor", "--task", "iris", "--folds", "0", "--out"],
-                    ["status"], ["table"], ["report"]):
-        proc = subprocess.run([sys.executable, "-m", "benchmark", *command, str(out)], capture_output=True,
-                              text=True, cwd=REPO)
-        lines = proc.stderr.strip().splitlines()
-        assert proc.returncode == 2 and "Traceback" not in proc.stderr and len(lines) == 1, (command, proc.stderr)
-        assert "run.yaml" in lines[0], lines[0]
+    for damage in ("run.yaml: [unclosed\n", "just a string\n", ""):     # bad YAML, not a mapping, empty
+        (out / "run.yaml").write_text(damage)
+        for command in (["run", "--framework", "constantpredictor", "--task", "iris", "--folds", "0", "--out"],
+                        ["status"], ["table"], ["report"]):
+            proc = subprocess.run([sys.executable, "-m", "benchmark", *command, str(out)], capture_output=True,
+                                  text=True, cwd=REPO)
+            lines = proc.stderr.strip().splitlines()
+            assert proc.returncode == 2 and "Traceback" not in proc.stderr and len(lines) == 1, (damage, command,
+                                                                                              proc.stderr)
+            assert "run.yaml" in lines[0], lines[0]
