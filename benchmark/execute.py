@@ -115,11 +115,7 @@ def execute_job(run_dir: Path, job: Job, limits: Limits = Limits(), mode: str = 
     t0 = time.monotonic()
     wall_limit = limits.wall_s(job.constraint.budget_s)
     failure, reason, interrupted = "", "", False
-    # short (sockets of Ray and others live in it), and removed even when the job had to be SIGKILLed
-    # recorded before it exists, so that a runner killed at any moment leaves no scratch the clean-up cannot find
-    scratch = Path(os.environ.get("TMPDIR") or tempfile.gettempdir()).absolute() / f"ab-{secrets.token_hex(6)}"
-    folder.mark_running(None, scratch)
-    scratch.mkdir(mode=0o700)
+    scratch = _new_scratch(folder)
     with open(folder.log, "ab") as log:
         proc = subprocess.Popen([sys.executable, "-m", "benchmark.job_process", str(folder.path)],
                                 stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
@@ -153,6 +149,22 @@ def execute_job(run_dir: Path, job: Job, limits: Limits = Limits(), mode: str = 
     append_row(run_dir, row)
     folder.clear()
     return row
+
+
+def _new_scratch(folder: JobFolder) -> Path:
+    """A fresh scratch folder for the job, recorded in its marker before it exists (a runner killed at any
+    moment leaves no scratch the clean-up cannot find) and removed even when the job had to be SIGKILLed.
+    Its name is as short as mkdtemp's: Ray's sockets live below it, and a socket path over 107 bytes
+    makes Ray refuse to start."""
+    root = Path(os.environ.get("TMPDIR") or tempfile.gettempdir()).absolute()
+    while True:
+        scratch = root / f"ab-{secrets.token_hex(4)}"
+        folder.mark_running(None, scratch)
+        try:
+            scratch.mkdir(mode=0o700)
+            return scratch
+        except FileExistsError:    # another job's: draw again
+            continue
 
 
 def record_failure(run_dir: Path, job: Job, kind: str, reason: str, mode: str = "local", duration: float = 0.0) -> dict:
