@@ -3,8 +3,9 @@
 The first signal calls ``on_stop`` once (the executor stops scheduling and ends its running jobs,
 which stay pending) and is remembered, so the runner exits with 128 + its number once the jobs are
 down; while ``Interrupt.forward`` is set (frameworks being set up) it is also passed on to the
-runner's helpers (an installer). A second signal only says that the runner is stopping. Handlers are installed only in the main
-thread and restored afterwards; a signal that the process inherited as ignored stays ignored.
+runner's helpers (an installer). A second signal only says that the runner is stopping. Handlers
+are installed only in the main thread and restored afterwards; a signal that the process inherited
+as ignored stays ignored.
 """
 from __future__ import annotations
 

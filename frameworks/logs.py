@@ -76,8 +76,8 @@ def last_error_line(job_dir: Path) -> str | None:
     those last, and their exception usually repeats the harness's message, while the framework's
     own line (a JVM's OutOfMemoryError, auto-sklearn's crashed run) says why. Cut to 300 characters."""
     files = sorted(_files(logs_dir(job_dir)), key=_mtime, reverse=True)
-    own = [p for p in files if not p.name.startswith(_SECOND_HAND)]
-    for path in own + [p for p in files if p not in own]:
+    files.sort(key=lambda p: p.name.startswith(_SECOND_HAND))     # stable: the framework's own first, each newest first
+    for path in files:
         for line in reversed(_tail_lines(path)):
             text = line.strip()
             if text and (_LEVEL.search(text) or _EXCEPTION.match(text)):
