@@ -14,7 +14,7 @@ on in both. Test accuracy is measured afterwards from the run folders:
 - the weight of traditional learners in the final ensemble.
 
     python bench/bench_portfolio.py --suite ../shared/datasets/metatrain/suite.yaml \
-        --datasets australian,vowel --budget 60 --out /tmp/bench_portfolio
+        --datasets heart,ring --budget 60 --out /tmp/bench_portfolio
 """
 from __future__ import annotations
 

@@ -23,8 +23,9 @@ def test_build_evaluates_every_candidate_everywhere_and_writes_portfolio_and_mat
         f"  - {{name: {n}, path: {n}.csv.gz, target: class}}\n" for n in ("iris", "wine")))
     work = tmp_path / "work"
     (work / "search").mkdir(parents=True)
-    for name, config in [("iris", SMALL), ("wine", BROKEN_LR)]:   # what each dataset's search found
-        (work / "search" / f"{name}.json").write_text(json.dumps({"dataset": name, "config": config}))
+    for name, config, model_based in [("iris", SMALL, 4), ("wine", BROKEN_LR, 0)]:   # what each search found
+        (work / "search" / f"{name}.json").write_text(json.dumps({"dataset": name, "config": config,
+                                                                   "n_evaluations": 10, "model_based": model_based}))
     out = tmp_path / "portfolio.json"
     done = subprocess.run([sys.executable, "-m", "autodl.portfolio", "build", "--suite", str(tmp_path / "suite.yaml"),
                            "--work", str(work), "--out", str(out), "--eval-epochs", "2", "--size", "4"],
@@ -47,6 +48,10 @@ def test_build_evaluates_every_candidate_everywhere_and_writes_portfolio_and_mat
     assert provenance["budgets"]["search_ladder"] == {"min_budget": defaults.auto_min_budget, "eta": defaults.eta,
                                                       "max_rungs": defaults.max_rungs, "cycles": defaults.cycles}
     assert provenance["budgets"]["eval_seconds_cap"] == BuildSettings().eval_seconds
+    # how much BOHB's model mattered, read from the searches' records
+    assert provenance["budgets"]["search_model_based_share"] == 0.2
+    assert provenance["budgets"]["searches_with_model"] == 1
+    assert provenance["eval_statuses"] == {"ok": 4}
 
 
 def test_a_candidate_over_the_time_cap_scores_the_worst_error(tmp_path):

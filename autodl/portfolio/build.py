@@ -26,6 +26,7 @@ import subprocess
 import sys
 import time
 import zlib
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,9 +40,9 @@ from autodl.suite_file import SuiteEntry, read_suite_file, read_table
 
 @dataclass
 class BuildSettings:
-    search_time: float = 60.0
+    search_time: float = 180.0       # long enough that BOHB's model proposes configurations on most datasets
     eval_epochs: int = 9             # the largest rung (1, 3, 9 epochs) a 60 s search plans on a few thousand rows
-    eval_seconds: float = 30.0       # per-candidate time cap of the evaluation step
+    eval_seconds: float = 10.0       # per-candidate time cap of the evaluation step
     max_rows: int = 2000
     jobs: int = 2
     size: int = 16
@@ -166,13 +167,14 @@ def _step_command(step: str, suite: Path, dataset: str, work: Path, settings: Bu
             str(settings.max_rows), "--seed", str(settings.seed)]
 
 
-def _statuses(work: Path, datasets: list[str]) -> dict:
+def _evaluation_records(work: Path, datasets: list[str]) -> list[dict]:
+    return [record for name in datasets
+            for record in json.loads((work / "eval" / f"{name}.json").read_text())["errors"].values()]
+
+
+def _statuses(records: list[dict]) -> dict:
     """How many candidate evaluations ended ok, over the time cap (timeout) or otherwise."""
-    counts: dict[str, int] = {}
-    for name in datasets:
-        for record in json.loads((work / "eval" / f"{name}.json").read_text())["errors"].values():
-            counts[record.get("status", "ok")] = counts.get(record.get("status", "ok"), 0) + 1
-    return counts
+    return dict(Counter(record.get("status", "ok") for record in records))
 
 
 def build(suite: Path, out: Path, work: Path, settings: BuildSettings, command: str) -> dict:
@@ -212,6 +214,8 @@ def build(suite: Path, out: Path, work: Path, settings: BuildSettings, command: 
     from autodl.settings import from_estimator_params
 
     search = from_estimator_params(AutoDLClassifier(**search_params(datasets[0], work, settings)).get_params())
+    evaluations = _evaluation_records(work, evaluated)
+    model_based = int(sum(r.get("model_based", 0) for r in searches.values()))
     provenance = {
         "suite": suite.name, "datasets": evaluated, "searched_datasets": sorted(searches),
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"), "command": command,
@@ -223,7 +227,11 @@ def build(suite: Path, out: Path, work: Path, settings: BuildSettings, command: 
                     "search_budgets_used": sorted({b for r in searches.values() for b in r.get("budgets", [])}),
                     "search_evaluations_median": float(np.median([r.get("n_evaluations", 0)
                                                                  for r in searches.values()])),
-                    "search_model_based_total": int(sum(r.get("model_based", 0) for r in searches.values())),
+                    # did BOHB matter: configurations its model proposed, over all the searches' evaluations
+                    "search_model_based_total": model_based,
+                    "search_model_based_share": round(model_based / max(1, sum(r.get("n_evaluations", 0)
+                                                                                 for r in searches.values())), 3),
+                    "searches_with_model": sum(r.get("model_based", 0) > 0 for r in searches.values()),
                     "eval_epochs": settings.eval_epochs, "eval_seconds_cap": settings.eval_seconds,
                     "max_rows": settings.max_rows, "search_seed": "seed + crc32(dataset name) % 100000",
                     "eval_split": "one stratified holdout, 33% validation",
@@ -237,8 +245,9 @@ def build(suite: Path, out: Path, work: Path, settings: BuildSettings, command: 
         # this invocation's wall time (steps whose files a previous invocation left are reused, not rerun) and the
         # searches' own measured time, whichever invocation ran them
         "wall_seconds": {"search": round(search_seconds), "total": round(time.time() - started),
-                         "searches_measured": round(sum(r.get("seconds", 0.0) for r in searches.values()))},
-        "eval_statuses": _statuses(work, evaluated),
+                         "searches_measured": round(sum(r.get("seconds", 0.0) for r in searches.values())),
+                         "evaluations_measured": round(sum(r.get("seconds", 0.0) for r in evaluations))},
+        "eval_statuses": _statuses(evaluations),
     }
     write_portfolio(out, [candidates[i]["config"] for i in chosen], provenance)
     matrix = {"datasets": evaluated, "candidates": candidates, "errors": errors.tolist(), "provenance": provenance}
