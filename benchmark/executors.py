@@ -3,7 +3,8 @@
 An executor is made for one run folder and one invocation:
 - ``recover()``: before planning, deal with what an earlier invocation left (local: end orphaned
   job processes of a runner that was killed; SLURM: record rows of array tasks that died without
-  one) and return the keys of jobs still running elsewhere, which are not submitted again;
+  one) and return the keys of jobs still running elsewhere, which are not submitted again (both:
+  jobs an earlier ``--executor slurm`` invocation left queued or running on SLURM);
 - ``submit(jobs)``: start them (the executor decides how many at a time);
 - ``wait(on_row)``: block until every submitted job has its row (``on_row`` after each), or until
   ``cancel``;
@@ -45,16 +46,24 @@ class LocalExecutor:
     local = True
     mode = "local"
 
-    def __init__(self, run_dir: Path, options: LocalOptions = LocalOptions()):
+    def __init__(self, run_dir: Path, options: LocalOptions = LocalOptions(), log=print):
         self.run_dir = Path(run_dir)
         self.options = options
+        self.log = log
         self._stop = threading.Event()
         self._pool = ThreadPoolExecutor(max_workers=options.parallel, thread_name_prefix="job")
         self._futures = []
 
     def recover(self) -> set[str]:
+        from slurm.ledger import LEDGER, held_by_slurm   # noqa: PLC0415 - only folders that were run on SLURM have a ledger
+
         reap_orphans(self.run_dir, self.options.limits.kill_grace_s)
-        return set()
+        held, problem = held_by_slurm(self.run_dir)
+        if problem:
+            self.log(f"this run folder submitted jobs to SLURM, which cannot be asked here ({problem}); those "
+                     f"without a row are left out of this local run: resume it with --executor slurm where SLURM "
+                     f"answers, or delete {self.run_dir / LEDGER} to run them here")
+        return held
 
     def submit(self, jobs: list[Job]) -> None:
         self._futures += [self._pool.submit(self._execute, job) for job in jobs]

@@ -64,9 +64,10 @@ def prepare(plan: RunPlan, executor: Executor, log=print, interrupt: Interrupt |
     unless the set-up was interrupted (SIGINT reaches its installers too): then nothing is run."""
     open_run(plan.out, plan.identity(), plan.invocation())
     elsewhere = executor.recover()
-    todo = [j for j in pending_jobs(plan.out, plan.jobs(), plan.rerun_failed) if j.key not in elsewhere]
-    if elsewhere:
-        log(f"{len(elsewhere)} job(s) still queued or running elsewhere are not submitted again")
+    pending = pending_jobs(plan.out, plan.jobs(), plan.rerun_failed)
+    todo = [j for j in pending if j.key not in elsewhere]
+    if len(todo) < len(pending):
+        log(f"{len(pending) - len(todo)} job(s) still queued or running elsewhere are not submitted again")
     interrupt = interrupt or Interrupt()
     if interrupt.signum:
         return []
@@ -106,4 +107,4 @@ def run(plan: RunPlan, executor: Executor, on_row=None, on_start=None, log=print
 
 def run_local(plan: RunPlan, on_row=None, on_start=None, log=print) -> Outcome:
     """``run`` on this machine, ``plan.parallel`` jobs at a time."""
-    return run(plan, LocalExecutor(plan.out, LocalOptions(plan.parallel, plan.limits)), on_row, on_start, log)
+    return run(plan, LocalExecutor(plan.out, LocalOptions(plan.parallel, plan.limits), log), on_row, on_start, log)

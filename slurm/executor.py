@@ -40,7 +40,6 @@ from slurm.profile import DEFAULT_MAX_ARRAY_SIZE, ClusterProfile, load_profile
 from slurm.task import MODE
 
 POLL_S = float(os.environ.get("AUTOML_BENCH_SLURM_POLL_S", "5"))
-SUBMIT_GRACE_S = 120      # accounting may not know a job for a moment after sbatch returns
 LOGS = Path("slurm") / "logs" / "%j"
 DRY_RUN_DIR = Path("slurm") / "dry-run"
 
@@ -209,7 +208,7 @@ def reconcile(run_dir: Path, log=print, record: bool = True) -> set[str]:
     latest = ledger.latest(run_dir)
     if not latest:
         return set()
-    mains = {key: next((s for s in subs if s.role != "worker"), subs[0]) for key, subs in latest.items()}
+    mains = {key: ledger.main_task(subs) for key, subs in latest.items()}
     states = queue.job_states([s.slurm_id for subs in latest.values() for s in subs])
     # workers of a distributed search whose master is gone would only wait for credentials: end them
     orphans = [s.slurm_id for key, subs in latest.items() for s in subs if s.role == "worker"
@@ -223,8 +222,7 @@ def reconcile(run_dir: Path, log=print, record: bool = True) -> set[str]:
     active = set()
     for key, sub in mains.items():
         state = states.get(sub.slurm_id, "UNKNOWN")
-        fresh = (now - sub.submitted).total_seconds() < SUBMIT_GRACE_S
-        if queue.is_active(state) or (state == "UNKNOWN" and fresh):
+        if ledger.is_held(sub, state, now):
             active.add(key)
             continue
         row_utc = last_row.get(key)

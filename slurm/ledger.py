@@ -2,8 +2,8 @@
 
 One JSON line per submitted array task, appended under a lock: ``{"job": key, "slurm_id":
 "123_4", "role": "master", "utc": ..., "spec": job dict}``. The latest line of a job key wins. It lets a later
-``run`` (from any machine, after the submitting process is gone) skip jobs still queued or
-running, and turn array tasks that ended without a row into failure rows.
+``run`` (from any machine, after the submitting process is gone, on SLURM or locally) skip jobs
+still queued or running, and turn array tasks that ended without a row into failure rows.
 """
 from __future__ import annotations
 
@@ -14,7 +14,10 @@ from pathlib import Path
 
 from filelock import FileLock
 
+from slurm import queue
+
 LEDGER = Path("slurm") / "submitted.jsonl"
+SUBMIT_GRACE_S = 120      # accounting may not know a job for a moment after sbatch returns
 
 
 @dataclass(frozen=True)
@@ -64,3 +67,29 @@ def latest(run_dir: Path) -> dict[str, list[Submission]]:
         else:
             by_key[sub.job] = [sub]
     return by_key
+
+
+def main_task(subs: list[Submission]) -> Submission:
+    """The array task that writes the job's row (a distributed search's master; its workers write none)."""
+    return next((s for s in subs if s.role != "worker"), subs[0])
+
+
+def is_held(sub: Submission, state: str, now: dt.datetime) -> bool:
+    """SLURM may still run this array task: it is queued or running, or was submitted a moment ago."""
+    fresh = (now - sub.submitted).total_seconds() < SUBMIT_GRACE_S
+    return queue.is_active(state) or (state == "UNKNOWN" and fresh)
+
+
+def held_by_slurm(run_dir: Path) -> tuple[set[str], str | None]:
+    """Keys of the jobs this run folder submitted to SLURM that SLURM may still run, so that a run on
+    another executor does not run them a second time; and why SLURM could not be asked (None when it
+    answered): then every submitted job counts as held."""
+    mains = {key: main_task(subs) for key, subs in latest(run_dir).items()}
+    if not mains:
+        return set(), None
+    problem = queue.slurm_available()
+    if problem:
+        return set(mains), problem
+    states = queue.job_states([s.slurm_id for s in mains.values()])
+    now = dt.datetime.now(dt.timezone.utc)
+    return {key for key, s in mains.items() if is_held(s, states.get(s.slurm_id, "UNKNOWN"), now)}, None

@@ -66,6 +66,12 @@ def test_resume_submits_only_missing_jobs_and_not_those_still_queued(finished_ru
                       "--no-wait", profile=held)
     assert first.returncode == 0, first.stderr
     assert "4 job(s) submitted" in first.stdout            # seed 1 only; seed 0 is recorded
+    # a local run of the same folder leaves them to SLURM instead of running them a second time
+    local = bench("run", "--suite", "demo", "--out", str(out), "--task", "iris,wine", "--framework", FRAMEWORKS,
+                  "--budget", "10", "--seeds", "2")
+    assert local.returncode == 0, local.stdout + local.stderr
+    assert "4 job(s) still queued or running elsewhere" in local.stdout, local.stdout
+    assert len(read_results(out)) == 4
     again = slurm_run(out, "--task", "iris,wine", "--framework", FRAMEWORKS, "--budget", "10", "--seeds", "2")
     assert again.returncode == 0, again.stderr
     assert "4 job(s) still queued or running" in again.stdout and "nothing to submit" in again.stdout

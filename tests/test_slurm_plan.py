@@ -135,3 +135,28 @@ def test_bad_profile_stops_before_anything_runs(tmp_path):
 def test_bad_autodl_workers_is_rejected(tmp_path):
     res = _cli("run", "--executor", "slurm", "--autodl-workers", "0", "--dry-run", "--out", str(tmp_path / "run"))
     assert res.returncode == 2 and "--autodl-workers must be at least 1" in res.stderr
+
+
+@pytest.mark.timeout(240)
+def test_a_local_run_leaves_out_jobs_submitted_to_a_slurm_it_cannot_ask(tmp_path):
+    """A folder copied off a cluster: jobs its ledger lists may still run there, so a local run skips them
+    (saying why and how to run them here) rather than risk a second row."""
+    from benchmark.results import read_results
+    from slurm import ledger
+    from tests.slurm_fixtures import bench
+
+    out = tmp_path / "run"
+    ledger.record(out, [ledger.Submission("constantpredictor/iris/fold0_seed1", "4242_0", "job", ledger.now_utc())])
+    args = ("run", "--suite", "demo", "--out", str(out), "--task", "iris", "--framework", "constantpredictor",
+            "--budget", "1", "--seeds", "2")
+    no_slurm = {"SLURM_CONF": str(tmp_path / "no-such-slurm.conf")}   # sinfo fails whether SLURM is installed or not
+    first = bench(*args, **no_slurm)
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert "which cannot be asked here" in first.stdout and "delete" in first.stdout, first.stdout
+    assert "1 job(s) still queued or running elsewhere" in first.stdout
+    assert list(read_results(out)["job"]) == ["constantpredictor/iris/fold0_seed0"]
+    (out / ledger.LEDGER).unlink()                         # the fix the message names
+    second = bench(*args, **no_slurm)
+    assert second.returncode == 0, second.stdout + second.stderr
+    assert sorted(read_results(out)["job"]) == ["constantpredictor/iris/fold0_seed0",
+                                                "constantpredictor/iris/fold0_seed1"]
