@@ -24,15 +24,11 @@ def planned_keys(run_dir: Path) -> set[str]:
 
 
 def queued_on_slurm(run_dir: Path) -> set[str]:
-    """Keys of jobs submitted to SLURM and still queued or running there (empty without a cluster)."""
-    if not (Path(run_dir) / "slurm" / "submitted.jsonl").exists():
-        return set()
-    from slurm.executor import reconcile
-    from slurm.queue import slurm_available
+    """Keys of jobs submitted to SLURM and still queued or running there (empty where SLURM cannot be asked)."""
+    from slurm.ledger import held_by_slurm   # noqa: PLC0415 - only folders that were run on SLURM have a ledger
 
-    if slurm_available():        # a reason string when SLURM's commands cannot be used here
-        return set()
-    return reconcile(run_dir, log=lambda *_: None, record=False)
+    held, problem = held_by_slurm(run_dir)
+    return set() if problem else held
 
 
 def job_states(run_dir: Path) -> dict[str, str]:

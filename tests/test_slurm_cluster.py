@@ -72,6 +72,7 @@ def test_resume_submits_only_missing_jobs_and_not_those_still_queued(finished_ru
     assert local.returncode == 0, local.stdout + local.stderr
     assert "4 job(s) still queued or running elsewhere" in local.stdout, local.stdout
     assert len(read_results(out)) == 4
+    assert "2 done, 2 failed, 4 queued, 0 running, 0 pending" in bench("status", str(out)).stdout
     again = slurm_run(out, "--task", "iris,wine", "--framework", FRAMEWORKS, "--budget", "10", "--seeds", "2")
     assert again.returncode == 0, again.stderr
     assert "4 job(s) still queued or running" in again.stdout and "nothing to submit" in again.stdout
