@@ -8,11 +8,14 @@ from pathlib import Path
 import pytest
 
 from benchmark.jobs import plan_jobs
+from benchmark.results import read_results
 from benchmark.tasks import TaskSpec
 from frameworks.base import Constraint
+from slurm import ledger
 from slurm.arrays import array_tasks, split_arrays
 from slurm.executor import sbatch_text
 from slurm.profile import ClusterProfile, ProfileError, load_profile, parse_profile
+from tests.slurm_fixtures import bench
 
 REPO = Path(__file__).resolve().parents[1]
 PROFILES = REPO / "slurm" / "profiles"
@@ -141,10 +144,6 @@ def test_bad_autodl_workers_is_rejected(tmp_path):
 def test_a_local_run_leaves_out_jobs_submitted_to_a_slurm_it_cannot_ask(tmp_path):
     """A folder copied off a cluster: jobs its ledger lists may still run there, so a local run skips them
     (saying why and how to run them here) rather than risk a second row."""
-    from benchmark.results import read_results
-    from slurm import ledger
-    from tests.slurm_fixtures import bench
-
     out = tmp_path / "run"
     ledger.record(out, [ledger.Submission("constantpredictor/iris/fold0_seed1", "4242_0", "job", ledger.now_utc())])
     args = ("run", "--suite", "demo", "--out", str(out), "--task", "iris", "--framework", "constantpredictor",
