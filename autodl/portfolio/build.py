@@ -167,11 +167,6 @@ def _step_command(step: str, suite: Path, dataset: str, work: Path, settings: Bu
             str(settings.max_rows), "--seed", str(settings.seed)]
 
 
-def _evaluation_records(work: Path, datasets: list[str]) -> list[dict]:
-    return [record for name in datasets
-            for record in json.loads((work / "eval" / f"{name}.json").read_text())["errors"].values()]
-
-
 def _statuses(records: list[dict]) -> dict:
     """How many candidate evaluations ended ok, over the time cap (timeout) or otherwise."""
     return dict(Counter(record.get("status", "ok") for record in records))
@@ -203,10 +198,12 @@ def build(suite: Path, out: Path, work: Path, settings: BuildSettings, command: 
     search_seconds = time.time() - started
     _run_steps([_step_command("evaluate-one", suite, d.name, work, settings) for d in datasets], settings.jobs,
                work / "logs")
-    evaluated = [d.name for d in datasets if (work / "eval" / f"{d.name}.json").exists()]
+    # each evaluated dataset's records, read once: config key -> {error, status, seconds}
+    done_by_dataset = {d.name: json.loads((work / "eval" / f"{d.name}.json").read_text())["errors"]
+                       for d in datasets if (work / "eval" / f"{d.name}.json").exists()}
+    evaluated = list(done_by_dataset)
     errors = np.ones((len(candidates), len(evaluated)))
-    for j, name in enumerate(evaluated):
-        done = json.loads((work / "eval" / f"{name}.json").read_text())["errors"]
+    for j, done in enumerate(done_by_dataset.values()):
         for i, candidate in enumerate(candidates):
             errors[i, j] = done.get(config_key(candidate["config"]), {"error": 1.0})["error"]
     chosen = greedy_portfolio(errors, settings.size)
@@ -214,7 +211,7 @@ def build(suite: Path, out: Path, work: Path, settings: BuildSettings, command: 
     from autodl.settings import from_estimator_params
 
     search = from_estimator_params(AutoDLClassifier(**search_params(datasets[0], work, settings)).get_params())
-    evaluations = _evaluation_records(work, evaluated)
+    evaluations = [record for done in done_by_dataset.values() for record in done.values()]
     model_based = int(sum(r.get("model_based", 0) for r in searches.values()))
     provenance = {
         "suite": suite.name, "datasets": evaluated, "searched_datasets": sorted(searches),
