@@ -14,8 +14,6 @@ from pathlib import Path
 
 from filelock import FileLock
 
-from slurm import queue
-
 LEDGER = Path("slurm") / "submitted.jsonl"
 SUBMIT_GRACE_S = 120      # accounting may not know a job for a moment after sbatch returns
 
@@ -76,6 +74,8 @@ def main_task(subs: list[Submission]) -> Submission:
 
 def is_held(sub: Submission, state: str, now: dt.datetime) -> bool:
     """SLURM may still run this array task: it is queued or running, or was submitted a moment ago."""
+    from slurm import queue   # noqa: PLC0415 - submitit's import (0.14 s) only where SLURM is asked
+
     fresh = (now - sub.submitted).total_seconds() < SUBMIT_GRACE_S
     return queue.is_active(state) or (state == "UNKNOWN" and fresh)
 
@@ -87,6 +87,8 @@ def held_by_slurm(run_dir: Path) -> tuple[set[str], str | None]:
     mains = {key: main_task(subs) for key, subs in latest(run_dir).items()}
     if not mains:
         return set(), None
+    from slurm import queue   # noqa: PLC0415 - a local run of a folder without a ledger never imports submitit
+
     problem = queue.slurm_available()
     if problem:
         return set(mains), problem
