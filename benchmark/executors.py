@@ -59,7 +59,7 @@ class LocalExecutor:
 
         reap_orphans(self.run_dir, self.options.limits.kill_grace_s)
         held, problem = held_by_slurm(self.run_dir)
-        if problem:
+        if held and problem:            # said only while it leaves jobs out
             self.log(f"this run folder submitted jobs to SLURM, which cannot be asked here ({problem}); those "
                      f"without a row are left out of this local run: resume it with --executor slurm where SLURM "
                      f"answers, or delete {self.run_dir / LEDGER} to run them here")

@@ -216,8 +216,7 @@ def reconcile(run_dir: Path, log=print, record: bool = True) -> set[str]:
                and states.get(mains[key].slurm_id) in queue.TERMINAL_STATES]
     if orphans and record:
         queue.cancel(orphans)
-    rows = read_results(run_dir)
-    last_row = dict(zip(rows["job"], rows["utc"])) if not rows.empty else {}
+    last_row = ledger.row_times(run_dir)
     now = dt.datetime.now(dt.timezone.utc)
     active = set()
     for key, sub in mains.items():
@@ -225,8 +224,7 @@ def reconcile(run_dir: Path, log=print, record: bool = True) -> set[str]:
         if ledger.is_held(sub, state, now):
             active.add(key)
             continue
-        row_utc = last_row.get(key)
-        if row_utc and dt.datetime.fromisoformat(str(row_utc)) >= sub.submitted:
+        if ledger.wrote_row(sub, last_row.get(key)):
             continue      # the array task wrote its row
         if not record or not sub.spec:
             continue

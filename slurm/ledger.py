@@ -80,10 +80,23 @@ def is_held(sub: Submission, state: str, now: dt.datetime) -> bool:
     return queue.is_active(state) or (state == "UNKNOWN" and fresh)
 
 
+def wrote_row(sub: Submission, row_utc) -> bool:
+    """The job's latest row (its ``utc``, or None) was written by this submission or after it."""
+    return bool(row_utc) and dt.datetime.fromisoformat(str(row_utc)) >= sub.submitted
+
+
+def row_times(run_dir: Path) -> dict[str, str]:
+    """Job key -> the ``utc`` of its latest row."""
+    from benchmark.results import read_results   # noqa: PLC0415 - pandas only where a ledger exists
+
+    rows = read_results(run_dir)
+    return dict(zip(rows["job"], rows["utc"])) if not rows.empty else {}
+
+
 def held_by_slurm(run_dir: Path) -> tuple[set[str], str | None]:
     """Keys of the jobs this run folder submitted to SLURM that SLURM may still run, so that a run on
     another executor does not run them a second time; and why SLURM could not be asked (None when it
-    answered): then every submitted job counts as held."""
+    answered): then every submitted job without a row since its submission counts as held."""
     mains = {key: main_task(subs) for key, subs in latest(run_dir).items()}
     if not mains:
         return set(), None
@@ -91,7 +104,8 @@ def held_by_slurm(run_dir: Path) -> tuple[set[str], str | None]:
 
     problem = queue.slurm_available()
     if problem:
-        return set(mains), problem
+        written = row_times(run_dir)
+        return {key for key, s in mains.items() if not wrote_row(s, written.get(key))}, problem
     states = queue.job_states([s.slurm_id for s in mains.values()])
     now = dt.datetime.now(dt.timezone.utc)
     return {key for key, s in mains.items() if is_held(s, states.get(s.slurm_id, "UNKNOWN"), now)}, None

@@ -145,7 +145,8 @@ def test_a_local_run_leaves_out_jobs_submitted_to_a_slurm_it_cannot_ask(tmp_path
     """A folder copied off a cluster: jobs its ledger lists may still run there, so a local run skips them
     (saying why and how to run them here) rather than risk a second row."""
     out = tmp_path / "run"
-    ledger.record(out, [ledger.Submission("constantpredictor/iris/fold0_seed1", "4242_0", "job", ledger.now_utc())])
+    submission = ledger.Submission("constantpredictor/iris/fold0_seed1", "4242_0", "job", ledger.now_utc())
+    ledger.record(out, [submission])
     args = ("run", "--suite", "demo", "--out", str(out), "--task", "iris", "--framework", "constantpredictor",
             "--budget", "1", "--seeds", "2")
     no_slurm = {"SLURM_CONF": str(tmp_path / "no-such-slurm.conf")}   # sinfo fails whether SLURM is installed or not
@@ -159,3 +160,7 @@ def test_a_local_run_leaves_out_jobs_submitted_to_a_slurm_it_cannot_ask(tmp_path
     assert second.returncode == 0, second.stdout + second.stderr
     assert sorted(read_results(out)["job"]) == ["constantpredictor/iris/fold0_seed0",
                                                 "constantpredictor/iris/fold0_seed1"]
+    ledger.record(out, [submission])      # its row is newer than its submission: finished, nothing to say
+    third = bench(*args, **no_slurm)
+    assert third.returncode == 0, third.stdout + third.stderr
+    assert "cannot be asked" not in third.stdout and "elsewhere" not in third.stdout, third.stdout
