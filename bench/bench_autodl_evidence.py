@@ -11,7 +11,8 @@ same run, its own best single learner (the pool member with the lowest validatio
 or traditional) against its ensemble.
 
 Prints per-budget mean ranks (fold accuracies averaged per dataset, ties averaged), Friedman's
-p-value, and the ensemble-vs-best-single comparison.
+p-value, and the ensemble-vs-best-single comparison; ``--figures DIR`` also draws each budget's
+critical-difference diagram (the report's, Nemenyi at alpha = 0.05) into ``DIR/<budget>s/``.
 
 Last measured (2026-12-02; 1 core per job, two jobs side by side on a 2-core machine) with the
 portfolio that ships (180 s searches on all 31 meta-train datasets). 60 s, 15 meta-train datasets x
@@ -144,7 +145,7 @@ def run_job(framework, params, budget, memory, frame, train_rows, test_rows, tmp
     return json.loads(out.read_text()) if out.exists() else {"accuracy": None, "exit": process.exitcode}
 
 
-def summary(records: list[dict]) -> None:
+def summary(records: list[dict], figures: Path | None = None) -> None:
     from benchmark.report.stats import average_ranks, friedman
 
     table = pd.DataFrame(records)
@@ -164,6 +165,8 @@ def summary(records: list[dict]) -> None:
             print("\nmean rank: " + ", ".join(f"{name} {rank:.2f}" for name, rank in ranks.items()))
             print(f"Friedman p = {test.pvalue if test.pvalue is None else round(test.pvalue, 4)} "
                   f"({test.n_datasets} datasets, {test.n_frameworks} frameworks) {test.note}")
+            if figures and test.pvalue is not None:
+                cd_figure(complete, ranks, test, budget, rows["fold"].nunique(), figures)
         for name in sorted(n for n in rows["framework"].unique() if n.startswith("autodl")):   # and variants
             autodl = rows[(rows["framework"] == name) & rows["accuracy"].notna()]
             if "best_single_accuracy" in autodl and len(autodl):
@@ -171,6 +174,20 @@ def summary(records: list[dict]) -> None:
                 print(f"{name} ensemble vs its best single learner (same runs, {len(autodl)} folds): mean test "
                       f"accuracy {autodl['accuracy'].mean():.4f} vs {autodl['best_single_accuracy'].mean():.4f}; "
                       f"ensemble better on {(diff > 0).sum()}, equal on {(diff == 0).sum()}, worse on {(diff < 0).sum()}")
+
+
+def cd_figure(scores: pd.DataFrame, ranks: pd.Series, test, budget: int, folds: int, figures: Path) -> None:
+    """The report's critical-difference diagram of one budget, in ``figures/<budget>s/``."""
+    from benchmark.report.plots import cd_diagram
+    from benchmark.report.stats import nemenyi_cd, nemenyi_pvalues
+
+    out = figures / f"{budget}s"
+    out.mkdir(parents=True, exist_ok=True)
+    cd = nemenyi_cd(test.n_frameworks, test.n_datasets)
+    caption = (f"{budget} s, 1 core per job: {test.n_frameworks} frameworks on {test.n_datasets} meta-train "
+               f"datasets ({folds} folds each); Friedman p = {test.pvalue:.3g}, Nemenyi CD = {cd:.2f}")
+    name, _ = cd_diagram(ranks, nemenyi_pvalues(scores), cd, caption, out)
+    print(f"figure: {out / name} (and .png)")
 
 
 def main() -> None:
@@ -189,6 +206,7 @@ def main() -> None:
                         help='an autodl variant run under LABEL, e.g. autodl_cv=\'{"validation": "cv"}\'')
     parser.add_argument("--jobs", type=int, default=1, help="jobs run side by side, 1 core each")
     parser.add_argument("--summary-only", action="store_true")
+    parser.add_argument("--figures", type=Path, help="write a critical-difference diagram per budget here")
     args = parser.parse_args()
     suite = read_suite(args.suite)
     variants = {label: json.loads(params) for label, _, params in (v.partition("=") for v in args.variant)}
@@ -231,7 +249,8 @@ def main() -> None:
             with ThreadPoolExecutor(args.jobs) as pool:
                 for future in [pool.submit(one, job, i) for i, job in enumerate(pending)]:
                     future.result()
-    summary([r for r in records if r["dataset"] in chosen and r["framework"] in args.frameworks.split(",")])
+    summary([r for r in records if r["dataset"] in chosen and r["framework"] in args.frameworks.split(",")],
+            args.figures)
 
 
 if __name__ == "__main__":
