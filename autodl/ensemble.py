@@ -39,32 +39,45 @@ def _losses(probas: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndar
     return errors, cross_entropy
 
 
-def _best(errors: np.ndarray, cross_entropy: np.ndarray) -> int:
-    return int(np.lexsort((cross_entropy, errors))[0])   # lowest error, then lowest cross-entropy
+OBJECTIVES = ("error", "cross_entropy")
 
 
-def ensemble_selection(predictions, labels, size: int = ENSEMBLE_SIZE, sorted_init: bool = True) -> np.ndarray:
-    """Weights (summing to 1) over ``predictions`` (a list of (n, k) probability matrices on the same rows)."""
+def _order(errors: np.ndarray, cross_entropy: np.ndarray, objective: str = "error") -> np.ndarray:
+    """Candidates best first: by the objective, ties broken by the other loss."""
+    keys = (cross_entropy, errors) if objective == "error" else (errors, cross_entropy)
+    return np.lexsort(keys)
+
+
+def _best(errors: np.ndarray, cross_entropy: np.ndarray, objective: str = "error") -> int:
+    return int(_order(errors, cross_entropy, objective)[0])
+
+
+def ensemble_selection(predictions, labels, size: int = ENSEMBLE_SIZE, sorted_init: bool = True,
+                       objective: str = "error") -> np.ndarray:
+    """Weights (summing to 1) over ``predictions`` (a list of (n, k) probability matrices on the same rows),
+    selected by validation ``objective``: "error" (ties broken by cross-entropy) or "cross_entropy"."""
     if size < 1:
         raise ValueError(f"ensemble size must be >= 1, got {size}")
     if len(predictions) == 0:
         raise ValueError("ensemble selection needs at least one candidate")
+    if objective not in OBJECTIVES:
+        raise ValueError(f"ensemble objective must be one of {', '.join(OBJECTIVES)}, got {objective!r}")
     probas = np.stack([np.asarray(p, dtype=np.float64) for p in predictions])
     labels = np.asarray(labels, dtype=np.int64)
     counts = np.zeros(len(probas), dtype=np.int64)
     errors, cross_entropy = _losses(probas, labels)
     if sorted_init:
-        order = np.lexsort((cross_entropy, errors))
+        order = _order(errors, cross_entropy, objective)
         # Caruana's sorted initialisation: the n best models, n chosen by the loss of their average
         prefix = np.cumsum(probas[order], axis=0) / np.arange(1, len(order) + 1)[:, None, None]
-        n = _best(*_losses(prefix[:size], labels)) + 1
+        n = _best(*_losses(prefix[:size], labels), objective) + 1
         counts[order[:n]] = 1
     else:
-        counts[_best(errors, cross_entropy)] = 1
+        counts[_best(errors, cross_entropy, objective)] = 1
     total = np.tensordot(counts, probas, axes=1)
     for members in range(int(counts.sum()), size):
         trial = (total[None] + probas) / (members + 1)
-        chosen = _best(*_losses(trial, labels))
+        chosen = _best(*_losses(trial, labels), objective)
         counts[chosen] += 1
         total += probas[chosen]
     return counts / counts.sum()

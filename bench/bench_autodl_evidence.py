@@ -8,7 +8,8 @@ leave-one-dataset-out portfolio built from the shipped candidate x dataset matri
 (``autodl/portfolio/portfolio_matrix.json``): the evaluated dataset's column and the candidate its
 own search found are removed before the greedy pick. For autodl the script also scores, on the
 same run, its own best single learner (the pool member with the lowest validation loss, network
-or traditional) against its ensemble.
+or traditional) against its ensemble, and the ensemble-selection variants of
+``bench_autodl_ensemble.py`` on the run's final pool (``selection`` in each autodl record).
 
 Prints per-budget mean ranks (fold accuracies averaged per dataset, ties averaged), Friedman's
 p-value, and the ensemble-vs-best-single comparison; ``--figures DIR`` also draws each budget's
@@ -96,6 +97,9 @@ def _job(framework: str, params: dict, budget: int, memory_mb: int, data: str, w
     record = {"accuracy": float((result.predicted_labels() == truth).mean()), "seconds": time.time() - started}
     if framework == "autodl":   # and its variants
         record.update(best_single(Path(workdir) / "autodl", test.drop(columns=["class"]), truth))
+        from bench_autodl_ensemble import score_variants   # the selection variants, on this run's pool
+
+        record["selection"] = score_variants(Path(workdir) / "autodl", test.drop(columns=["class"]), truth)
     Path(out).write_text(json.dumps(record))
 
 

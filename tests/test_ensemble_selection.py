@@ -28,6 +28,19 @@ def test_complementary_models_are_combined_into_a_perfect_ensemble():
     assert max((m.argmax(axis=1) == labels).mean() for m in models) == pytest.approx(2 / 3)
 
 
+def test_the_objective_decides_between_fewer_errors_and_better_calibrated_probabilities():
+    labels = np.repeat([0, 1], 50)
+    overconfident = onehot(labels, 2, confidence=1.0)       # right on 96 rows, certain of all 100
+    overconfident[:4] = overconfident[:4, ::-1]
+    cautious = onehot(labels, 2, confidence=0.7)            # right on 94, never certain
+    cautious[:6] = cautious[:6, ::-1]
+    by_error = ensemble_selection([overconfident, cautious], labels, size=1)
+    by_cross_entropy = ensemble_selection([overconfident, cautious], labels, size=1, objective="cross_entropy")
+    assert list(by_error) == [1.0, 0.0] and list(by_cross_entropy) == [0.0, 1.0]
+    with pytest.raises(ValueError, match="objective must be one of error, cross_entropy"):
+        ensemble_selection([cautious], labels, objective="log_loss")
+
+
 def test_a_perfect_model_takes_all_the_weight_and_weights_are_counts_over_size():
     rng = np.random.default_rng(0)
     labels = rng.integers(0, 2, 200)
