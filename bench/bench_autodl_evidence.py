@@ -155,7 +155,9 @@ def summary(records: list[dict], figures: Path | None = None) -> None:
     table = pd.DataFrame(records)
     for budget, rows in table.groupby("budget"):
         scores = rows.pivot_table(index="dataset", columns="framework", values="accuracy", aggfunc="mean")
-        complete = scores.dropna()
+        # ranked: datasets where every framework has every fold (a stopped run leaves some with fewer)
+        counts = rows.pivot_table(index="dataset", columns="framework", values="accuracy", aggfunc="count")
+        complete = scores[(counts.reindex_like(scores) == rows["fold"].nunique()).all(axis=1)]
         failed = rows[rows["accuracy"].isna()].groupby("framework").size()
         if len(failed):
             print("folds without a result (crash or wall limit): " +
