@@ -11,6 +11,9 @@ weighted members predict the fold's test rows:
                      error (ties broken by cross-entropy), sorted initialisation, 50 picks
     cross_entropy    the same on validation cross-entropy (log loss)
     error_no_init    error, without the sorted initialisation (starts from the best candidate)
+    checked          error, unless selection run on one half of the validation rows makes more errors
+                     on the other half than the single best candidate of the first half (both ways
+                     round): then the best single candidate (``autodl.ensemble.checked_selection``)
     best_single      the pool's best candidate alone
 
 Every variant scores the same fitted models on the same test rows, so differences come from the
@@ -75,7 +78,7 @@ def read_pool(run_dir: Path, nbest: int):
 
 def score_variants(run_dir: Path, X_test: pd.DataFrame, truth: np.ndarray, nbest: int = 20, size: int = 50) -> dict:
     """Test accuracy of each selection variant on the run's final pool."""
-    from autodl.ensemble import ensemble_selection
+    from autodl.ensemble import checked_selection, ensemble_selection
 
     pool, rows, labels, classes = read_pool(run_dir, nbest)
     if not pool:
@@ -87,6 +90,7 @@ def score_variants(run_dir: Path, X_test: pd.DataFrame, truth: np.ndarray, nbest
             pipelines = pickle.load(fh)
         test.append(np.mean([p.predict_proba(X_test) for p in pipelines], axis=0))
     weights = {name: ensemble_selection(val, labels, size, **options) for name, options in VARIANTS.items()}
+    weights["checked"] = checked_selection(val, labels, size)
     weights["best_single"] = np.eye(len(pool))[0]
     accuracy = {name: float((np.asarray(classes)[np.tensordot(w, np.stack(test), axes=1).argmax(axis=1)].astype(str)
                              == truth).mean()) for name, w in weights.items()}
