@@ -83,29 +83,6 @@ def ensemble_selection(predictions, labels, size: int = ENSEMBLE_SIZE, sorted_in
     return counts / counts.sum()
 
 
-def checked_selection(predictions, labels, size: int = ENSEMBLE_SIZE, seed: int = 0) -> np.ndarray:
-    """``ensemble_selection``, or the best single candidate where selection does not generalise on these rows.
-
-    On a small validation set greedy selection can fit the rows' noise. So selection is run on each half of
-    the rows (2-fold split) and scored on the other half, against the single candidate best on the first
-    half; where the selected ensembles make more errors on the unseen halves than the single picks, the
-    candidate best on all rows takes all the weight. (An experiment: ``bench_autodl_ensemble.py``.)"""
-    from autodl.splits import kfold   # noqa: PLC0415 - sklearn, only for this variant
-
-    probas = np.stack([np.asarray(p, dtype=np.float64) for p in predictions])
-    labels = np.asarray(labels, dtype=np.int64)
-    ensemble_errors = single_errors = 0
-    for fit_rows, check_rows in kfold(labels, 2, seed=seed):
-        weights = ensemble_selection(probas[:, fit_rows], labels[fit_rows], size)
-        single = _best(*_losses(probas[:, fit_rows], labels[fit_rows]))
-        ensemble_errors += int((np.tensordot(weights, probas[:, check_rows], axes=1).argmax(axis=1)
-                                != labels[check_rows]).sum())
-        single_errors += int((probas[single, check_rows].argmax(axis=1) != labels[check_rows]).sum())
-    if ensemble_errors > single_errors:
-        return np.eye(len(probas))[_best(*_losses(probas, labels))]
-    return ensemble_selection(probas, labels, size)
-
-
 @dataclass
 class Candidate:
     """One pipeline whose validation predictions can join the ensemble."""

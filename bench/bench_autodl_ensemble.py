@@ -13,7 +13,7 @@ weighted members predict the fold's test rows:
     error_no_init    error, without the sorted initialisation (starts from the best candidate)
     checked          error, unless selection run on one half of the validation rows makes more errors
                      on the other half than the single best candidate of the first half (both ways
-                     round): then the best single candidate (``autodl.ensemble.checked_selection``)
+                     round): then the best single candidate (``checked_selection`` below)
     best_single      the pool's best candidate alone
 
 Every variant scores the same fitted models on the same test rows, so differences come from the
@@ -55,6 +55,30 @@ VARIANTS = {"error": {"objective": "error"}, "cross_entropy": {"objective": "cro
             "error_no_init": {"objective": "error", "sorted_init": False}}
 
 
+def checked_selection(predictions, labels, size: int = 50, seed: int = 0) -> np.ndarray:
+    """``ensemble_selection``, or the best single candidate where selection does not generalise on these rows.
+
+    On a small validation set greedy selection can fit the rows' noise. So selection is run on each half of
+    the rows (2-fold split) and scored on the other half, against the single candidate best on the first
+    half; where the selected ensembles make more errors on the unseen halves than the single picks, the
+    candidate best on all rows takes all the weight."""
+    from autodl.ensemble import _best, _losses, ensemble_selection
+    from autodl.splits import kfold
+
+    probas = np.stack([np.asarray(p, dtype=np.float64) for p in predictions])
+    labels = np.asarray(labels, dtype=np.int64)
+    ensemble_errors = single_errors = 0
+    for fit_rows, check_rows in kfold(labels, 2, seed=seed):
+        weights = ensemble_selection(probas[:, fit_rows], labels[fit_rows], size)
+        single = _best(*_losses(probas[:, fit_rows], labels[fit_rows]))
+        ensemble_errors += int((np.tensordot(weights, probas[:, check_rows], axes=1).argmax(axis=1)
+                                != labels[check_rows]).sum())
+        single_errors += int((probas[single, check_rows].argmax(axis=1) != labels[check_rows]).sum())
+    if ensemble_errors > single_errors:
+        return np.eye(len(probas))[_best(*_losses(probas, labels))]
+    return ensemble_selection(probas, labels, size)
+
+
 def read_pool(run_dir: Path, nbest: int):
     """The run's final pool, as ``EnsembleBuilder.pool()`` sees it: candidates best first (validation error,
     then cross-entropy, then larger budget), only those whose model is on disk and whose predictions are finite."""
@@ -84,7 +108,7 @@ def read_pool(run_dir: Path, nbest: int):
 
 def score_variants(run_dir: Path, X_test: pd.DataFrame, truth: np.ndarray, nbest: int = 20, size: int = 50) -> dict:
     """Test accuracy of each selection variant on the run's final pool."""
-    from autodl.ensemble import checked_selection, ensemble_selection
+    from autodl.ensemble import ensemble_selection
 
     pool, rows, labels, classes = read_pool(run_dir, nbest)
     if not pool:

@@ -4,7 +4,7 @@ import json
 import numpy as np
 import pytest
 
-from autodl.ensemble import Candidate, EnsembleBuilder, checked_selection, ensemble_selection
+from autodl.ensemble import Candidate, EnsembleBuilder, ensemble_selection
 
 
 def onehot(pred, k, confidence=0.8):
@@ -39,23 +39,6 @@ def test_the_objective_decides_between_fewer_errors_and_better_calibrated_probab
     assert list(by_error) == [1.0, 0.0] and list(by_cross_entropy) == [0.0, 1.0]
     with pytest.raises(ValueError, match="objective must be one of error, cross_entropy"):
         ensemble_selection([cautious], labels, objective="log_loss")
-
-
-def test_checked_selection_keeps_an_ensemble_that_generalises_and_drops_one_fitted_to_noise():
-    labels = np.repeat([0, 1, 2], 30)
-    complementary = []
-    for third in range(3):
-        pred = labels.copy()
-        pred[30 * third:30 * (third + 1)] = (pred[30 * third:30 * (third + 1)] + 1) % 3
-        complementary.append(onehot(pred, 3))
-    assert list(checked_selection(complementary, labels)) == list(ensemble_selection(complementary, labels))
-
-    rng = np.random.default_rng(2)
-    labels = rng.integers(0, 2, 120)
-    steady = onehot(np.where(rng.random(120) < 0.75, labels, 1 - labels), 2, confidence=0.6)
-    noise = [onehot(rng.integers(0, 2, 120), 2, confidence=0.95) for _ in range(19)]
-    assert (ensemble_selection([steady, *noise], labels) > 0).sum() > 1       # greedy picks fit the noise
-    assert list(checked_selection([steady, *noise], labels)) == [1.0] + [0.0] * 19
 
 
 def test_a_perfect_model_takes_all_the_weight_and_weights_are_counts_over_size():
