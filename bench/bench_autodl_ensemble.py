@@ -49,7 +49,8 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_autodl_evidence import MATRIX, SUITE, fold_split, leave_one_out_portfolio, run_job  # noqa: E402
+from bench_autodl_evidence import (MATRIX, add_run_arguments, chosen_datasets, fold_split,  # noqa: E402
+                                   leave_one_out_portfolio, run_job)
 
 VARIANTS = {"error": {"objective": "error"}, "cross_entropy": {"objective": "cross_entropy"},
             "error_no_init": {"objective": "error", "sorted_init": False}}
@@ -152,11 +153,8 @@ def main() -> None:
     from autodl.suite_file import read_table
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--suite", type=Path, default=SUITE)
-    parser.add_argument("--datasets", default="15", help="a count (the first N of the suite) or names, comma-separated")
-    parser.add_argument("--folds", default="0,1")
+    add_run_arguments(parser)
     parser.add_argument("--budget", type=int, default=60)
-    parser.add_argument("--memory", type=int, default=4000)
     parser.add_argument("--jobs", type=int, default=1, help="jobs run side by side, 1 core each")
     parser.add_argument("--out", type=Path, default=Path("ensemble_variants.jsonl"))
     parser.add_argument("--summary-only", action="store_true")
@@ -170,7 +168,7 @@ def main() -> None:
         return
     suite = read_suite(args.suite)
     names = [d.name for d in suite]
-    chosen = names[:int(args.datasets)] if args.datasets.isdigit() else args.datasets.split(",")
+    chosen = chosen_datasets(names, args.datasets)
     records = [json.loads(line) for line in args.out.read_text().splitlines()] if args.out.exists() else []
     done = {(r["dataset"], r["fold"], r["budget"]) for r in records}
     matrix = json.loads(MATRIX.read_text())

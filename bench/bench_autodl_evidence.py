@@ -199,17 +199,27 @@ def cd_figure(scores: pd.DataFrame, ranks: pd.Series, test, budget: int, folds: 
     print(f"figure: {out / name} (and .png)")
 
 
+def add_run_arguments(parser: argparse.ArgumentParser) -> None:
+    """Which runs: --suite, --datasets, --folds, --memory (shared with bench_autodl_ensemble.py)."""
+    parser.add_argument("--suite", type=Path, default=SUITE)
+    parser.add_argument("--datasets", default="15", help="a count (the first N of the suite) or names, comma-separated")
+    parser.add_argument("--folds", default="0,1")
+    parser.add_argument("--memory", type=int, default=4000)
+
+
+def chosen_datasets(names: list[str], spec: str) -> list[str]:
+    """``--datasets``: the first N names of the suite, or names, comma-separated."""
+    return names[:int(spec)] if spec.isdigit() else spec.split(",")
+
+
 def main() -> None:
     from autodl.portfolio.build import read_suite
     from autodl.suite_file import read_table
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--suite", type=Path, default=SUITE)
-    parser.add_argument("--datasets", default="15", help="a count (the first N of the suite) or names, comma-separated")
-    parser.add_argument("--folds", default="0,1")
+    add_run_arguments(parser)
     parser.add_argument("--budgets", default="60,300")
     parser.add_argument("--frameworks", default="autodl,autogluon,autosklearn,autosklearn2,h2o,flaml,randomforest")
-    parser.add_argument("--memory", type=int, default=4000)
     parser.add_argument("--out", type=Path, default=Path("evidence.jsonl"))
     parser.add_argument("--variant", action="append", default=[], metavar="LABEL=JSON",
                         help='an autodl variant run under LABEL, e.g. autodl_cv=\'{"validation": "cv"}\'')
@@ -220,7 +230,7 @@ def main() -> None:
     suite = read_suite(args.suite)
     variants = {label: json.loads(params) for label, _, params in (v.partition("=") for v in args.variant)}
     names = [d.name for d in suite]
-    chosen = names[:int(args.datasets)] if args.datasets.isdigit() else args.datasets.split(",")
+    chosen = chosen_datasets(names, args.datasets)
     records = [json.loads(line) for line in args.out.read_text().splitlines()] if args.out.exists() else []
     done = {(r["dataset"], r["fold"], r["budget"], r["framework"]) for r in records}
     matrix = json.loads(MATRIX.read_text())
