@@ -23,7 +23,9 @@ cross_entropy 0.8633, error_no_init 0.8622, best_single 0.8675 (better than erro
 on 25, worse on 17; Wilcoxon p = 0.32); checked (second 30 runs only) 0.8645 vs error 0.8634 (better
 on 2, equal on 27, worse on 1). On the 44 runs with fewer than 400 validation rows best_single leads
 error by 0.46 points, on the 16 larger ones error leads by 0.16: no variant differs measurably at
-60 s, so autodl keeps greedy selection on validation error. Prints mean test accuracy per variant, wins/ties/losses against ``error``, and how
+60 s, so autodl keeps greedy selection on validation error. At 300 s the evidence recorded the
+variants on only 5 runs (breast, bupa, cleveland-0_vs_4): best_single 0.8243 vs error 0.7981, better on 3,
+equal on 2: a lead to test on more runs, not yet a reason to change. Prints mean test accuracy per variant, wins/ties/losses against ``error``, and how
 many runs' ``error`` weights equal the ensemble the run itself chose (``ensemble.json``), which
 checks that the pool is read as autodl reads it. Results go to ``--out`` (JSON lines; a rerun
 reuses them). ``bench_autodl_evidence.py`` records the same variants on its own autodl runs;

@@ -27,12 +27,12 @@ folds: 0.8650 vs 0.8671, better on 7 folds, equal on 15, worse on 8. autodl's en
 single learner: 0.8650 vs 0.8665 (better on 8 folds, worse on 8). autodl's validation="auto" (3-fold
 CV up to 5000 rows, its default) was chosen against holdout on these datasets (head to head 1.43 vs
 1.57), so that choice is in-sample. 300 s (a stated subset: banana, page-blocks0, flare-F, abalone9-18,
-breast and bupa x 2 folds; 2026-12-02): mean rank auto-sklearn 2.0 2.25, FLAML 3.42, AutoGluon 3.58,
-autodl 4.25, auto-sklearn 4.50, H2O 4.75, random forest 5.25; Friedman p = 0.22; mean accuracy autodl
-0.8683, auto-sklearn 2.0 0.8836. autodl's ensemble vs its best single learner: 0.8683 vs 0.8824
-(better on 4 folds, equal on 4, worse on 4): on breast and bupa (221-276 validation rows) the
-ensemble lost 2-11 points to the best single learner on 3 of their 4 folds; on banana and
-page-blocks0 it gained (``bench_autodl_ensemble.py`` measures the selection variants). The goal
+breast, bupa and cleveland-0_vs_4 x 2 folds; 2026-12-02): mean rank auto-sklearn 2.0 2.14, AutoGluon
+3.86, FLAML 3.93, auto-sklearn 4.07, autodl 4.43, H2O 4.57, random forest 5.00; Friedman p = 0.24;
+mean accuracy autodl 0.8732, auto-sklearn 2.0 0.8903. autodl's ensemble vs its best single learner:
+0.8732 vs 0.8892 (better on 4 folds, equal on 5, worse on 5): on breast and bupa (221-276
+validation rows) the ensemble lost 2-11 points to the best single learner on 3 of their 4 folds; on
+banana and page-blocks0 it gained (``bench_autodl_ensemble.py`` measures the selection variants). The goal
 (mean rank 1 at 60 s and 300 s over >= 15 datasets) is not met at 60 s and not shown at 300 s.
 Results go to ``--out`` (JSON lines) and are reused on a rerun, so an interrupted run resumes::
 
