@@ -85,7 +85,7 @@ def checked_selection(predictions, labels, size: int = 50, seed: int = 0) -> np.
 def read_pool(run_dir: Path, nbest: int):
     """The run's final pool, as ``EnsembleBuilder.pool()`` sees it: candidates best first (validation error,
     then cross-entropy, then larger budget), only those whose model is on disk and whose predictions are finite."""
-    from autodl.ensemble import Candidate, ensemble_selection  # noqa: F401 - Candidate.rank_key is autodl's order
+    from autodl.ensemble import Candidate   # its rank_key is the order EnsembleBuilder.pool() uses
     from autodl.search_data import read_search_data
 
     data = read_search_data(run_dir / "data.pkl", mmap=False)
