@@ -1,0 +1,98 @@
+"""autodl's final candidate pool read back from a run folder, and ensemble-selection variants scored on it.
+
+Shared by ``bench_autodl_evidence.py`` (which records the variants, and the best single learner, on
+each of its autodl runs) and ``bench_autodl_ensemble.py`` (which studies them). The pool is what
+``autodl.ensemble.EnsembleBuilder.pool()`` selects from at the end of a fit: the ``nbest`` best
+candidates (validation error, then cross-entropy, then larger budget) whose model is on disk and
+whose validation predictions are finite.
+"""
+from __future__ import annotations
+
+import json
+import pickle
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+VARIANTS = {"error": {"objective": "error"}, "cross_entropy": {"objective": "cross_entropy"},
+            "error_no_init": {"objective": "error", "sorted_init": False}}
+
+
+def checked_selection(predictions, labels, size: int = 50, seed: int = 0) -> np.ndarray:
+    """``ensemble_selection``, or the best single candidate where selection does not generalise on these rows.
+
+    On a small validation set greedy selection can fit the rows' noise. So selection is run on each half of
+    the rows (2-fold split) and scored on the other half, against the single candidate best on the first
+    half; where the selected ensembles make more errors on the unseen halves than the single picks, the
+    candidate best on all rows takes all the weight."""
+    from autodl.ensemble import _best, _losses, ensemble_selection
+    from autodl.splits import kfold
+
+    probas = np.stack([np.asarray(p, dtype=np.float64) for p in predictions])
+    labels = np.asarray(labels, dtype=np.int64)
+    ensemble_errors = single_errors = 0
+    for fit_rows, check_rows in kfold(labels, 2, seed=seed):
+        weights = ensemble_selection(probas[:, fit_rows], labels[fit_rows], size)
+        single = _best(*_losses(probas[:, fit_rows], labels[fit_rows]))
+        ensemble_errors += int((np.tensordot(weights, probas[:, check_rows], axes=1).argmax(axis=1)
+                                != labels[check_rows]).sum())
+        single_errors += int((probas[single, check_rows].argmax(axis=1) != labels[check_rows]).sum())
+    if ensemble_errors > single_errors:
+        return np.eye(len(probas))[_best(*_losses(probas, labels))]
+    return ensemble_selection(probas, labels, size)
+
+
+def read_pool(run_dir: Path, nbest: int):
+    """The run's final pool, best first, with each candidate's validation predictions on the validated rows.
+
+    Returns ``(pool, predictions, labels, classes)``."""
+    from autodl.ensemble import Candidate   # its rank_key is the order EnsembleBuilder.pool() uses
+    from autodl.search_data import read_search_data
+
+    data = read_search_data(run_dir / "data.pkl", mmap=False)
+    rows = np.sort(np.concatenate([val for _, val in data["splits"]]))
+    usable = []
+    for name, kind in (("evaluations.jsonl", "network"), ("traditional.jsonl", "traditional")):
+        path = run_dir / name
+        for line in (path.read_text().splitlines() if path.exists() else []):
+            record = json.loads(line)
+            if record["status"] != "ok":
+                continue
+            tag = record["info"]["tag"]
+            candidate = Candidate(tag, kind, kind, float(record["loss"]),
+                                  float(record["info"].get("val_cross_entropy", float("inf"))),
+                                  float(record.get("budget", 0.0) if kind == "network" else 0.0),
+                                  str(run_dir / "val_predictions" / f"{tag}.npy"),
+                                  str(run_dir / "models" / f"{tag}.pkl"))
+            if not (Path(candidate.model_path).exists() and Path(candidate.predictions_path).exists()):
+                continue   # only the best few models are kept on disk
+            predictions = np.load(candidate.predictions_path)[rows]
+            if np.isfinite(predictions).all():
+                usable.append((candidate, predictions))
+    usable = sorted(usable, key=lambda pair: pair[0].rank_key())[:nbest]
+    return [c for c, _ in usable], [p for _, p in usable], data["y_codes"][rows], data["classes"]
+
+
+def score_variants(run_dir: Path, X_test: pd.DataFrame, truth: np.ndarray, nbest: int = 20, size: int = 50) -> dict:
+    """Test accuracy of each selection variant on the run's final pool (``best_single``: the pool's first)."""
+    from autodl.ensemble import ensemble_selection
+
+    pool, val, labels, classes = read_pool(run_dir, nbest)
+    if not pool:
+        return {"pool": 0}
+    test = []
+    for candidate in pool:
+        with open(candidate.model_path, "rb") as fh:
+            pipelines = pickle.load(fh)
+        test.append(np.mean([p.predict_proba(X_test) for p in pipelines], axis=0))
+    weights = {name: ensemble_selection(val, labels, size, **options) for name, options in VARIANTS.items()}
+    weights["checked"] = checked_selection(val, labels, size)
+    weights["best_single"] = np.eye(len(pool))[0]
+    accuracy = {name: float((np.asarray(classes)[np.tensordot(w, np.stack(test), axes=1).argmax(axis=1)].astype(str)
+                             == truth).mean()) for name, w in weights.items()}
+    chosen = {m["tag"]: m["weight"] for m in json.loads((run_dir / "ensemble.json").read_text())["members"]}
+    mine = {c.tag: float(w) for c, w in zip(pool, weights["error"]) if w > 0}
+    reproduced = chosen.keys() == mine.keys() and all(abs(chosen[t] - mine[t]) < 1e-9 for t in mine)
+    return {"pool": len(pool), "val_rows": len(labels), "accuracy": accuracy, "reproduced": bool(reproduced),
+            "best_single_tag": pool[0].tag, "best_single_val_loss": pool[0].loss}
