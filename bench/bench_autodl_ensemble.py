@@ -85,7 +85,8 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("ensemble_variants.jsonl"))
     parser.add_argument("--summary-only", action="store_true")
     parser.add_argument("--keep", type=Path, metavar="DIR",
-                        help="keep run folders in DIR/<dataset>_<fold>_<budget>s; a kept run is scored again, not rerun")
+                        help="keep run folders in DIR/<dataset>_<fold>_<budget>s; "
+                             "a kept run is scored again, not rerun")
     parser.add_argument("--from-evidence", type=Path, metavar="JSONL",
                         help="summarise the selection variants recorded by bench_autodl_evidence.py instead")
     args = parser.parse_args()

@@ -30,10 +30,11 @@ CV up to 5000 rows, its default) was chosen against holdout on these datasets (h
 1.57), so that choice is in-sample. 300 s (a stated subset: 13 of the 15 datasets, all but
 new-thyroid1 and saheart, x 2 folds; 2026-12-02): mean rank auto-sklearn 2.0 2.81, auto-sklearn 3.69,
 autodl 3.73, AutoGluon 4.23, FLAML 4.31, H2O 4.54, random forest 4.69; Friedman p = 0.28; mean
-accuracy auto-sklearn 0.8702, auto-sklearn 2.0 0.8701, autodl 0.8645. autodl's ensemble vs its best single learner: 0.8645 vs
-0.8652 (better on 8 folds, equal on 12, worse on 6); on breast and bupa (221-276 validation rows)
-the ensemble lost 2-11 points to the best single learner on 3 of their 4 folds, elsewhere it
-gained as often as it lost (``bench_autodl_ensemble.py`` measures the selection variants). The goal
+accuracy auto-sklearn 0.8702, auto-sklearn 2.0 0.8701, autodl 0.8645. autodl's ensemble vs its
+best single learner: 0.8645 vs 0.8652 (better on 8 folds, equal on 12, worse on 6); on breast and
+bupa (221-276 validation rows) the ensemble lost 2-11 points to the best single learner on 3 of
+their 4 folds, elsewhere it gained as often as it lost (``bench_autodl_ensemble.py`` measures the
+selection variants). The goal
 (mean rank 1 at 60 s and 300 s over >= 15 datasets) is not met at 60 s, nor on the 13 datasets at 300 s.
 Results go to ``--out`` (JSON lines) and are reused on a rerun, so an interrupted run resumes::
 
