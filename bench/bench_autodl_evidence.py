@@ -36,7 +36,10 @@ bupa (221-276 validation rows) the ensemble lost 2-11 points to the best single 
 their 4 folds, elsewhere it gained as often as it lost (``bench_autodl_ensemble.py`` measures the
 selection variants). The goal
 (mean rank 1 at 60 s and 300 s over >= 15 datasets) is not met at 60 s, nor on the 13 datasets at 300 s.
-Results go to ``--out`` (JSON lines) and are reused on a rerun, so an interrupted run resumes::
+Results go to ``--out`` (JSON lines; by default ``bench/evidence/evidence.jsonl``, the committed rows
+behind the figures above, so ``--summary-only`` reprints them) and are reused on a rerun. Stop a run
+with Ctrl-C or SIGTERM to this script: its running jobs (their whole process trees) are ended and
+write no row, and the same command resumes where it stopped::
 
     .venv/bin/python bench/bench_autodl_evidence.py --budgets 60 --folds 0,1 --datasets 4 \
         --frameworks autodl,randomforest,lightgbm,flaml --out /tmp/evidence.jsonl
@@ -46,6 +49,8 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing
+import os
+import signal
 import sys
 import tempfile
 import threading
@@ -61,6 +66,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 REPO = Path(__file__).resolve().parents[1]
 SUITE = REPO.parent / "shared" / "datasets" / "metatrain" / "suite.yaml"
 MATRIX = REPO / "autodl" / "portfolio" / "portfolio_matrix.json"
+RECORDS = REPO / "bench" / "evidence" / "evidence.jsonl"   # the measured rows behind the figures above
+STOP = threading.Event()   # set by Ctrl-C or SIGTERM: running jobs are ended and leave no row, so a rerun redoes them
 
 
 def leave_one_out_portfolio(matrix: dict, held_out: str, path: Path, size: int = 16) -> list[str]:
@@ -84,6 +91,7 @@ def _job(framework: str, params: dict, budget: int, memory_mb: int, data: str, w
     from frameworks.base import Constraint
     from frameworks.registry import FRAMEWORKS, get_framework
 
+    os.setsid()   # its own process group, so that ending the job ends every process it started
     frame = pd.read_pickle(data)
     train, test = frame[frame["_fold"] == "train"].drop(columns="_fold"), frame[frame["_fold"] == "test"].drop(
         columns="_fold")
@@ -112,7 +120,10 @@ def _job(framework: str, params: dict, budget: int, memory_mb: int, data: str, w
     Path(out).write_text(json.dumps(record))
 
 
-def run_job(framework, params, budget, memory, frame, train_rows, test_rows, tmp: Path) -> dict:
+def run_job(framework, params, budget, memory, frame, train_rows, test_rows, tmp: Path) -> dict | None:
+    """The job's record; ``None`` when it was ended by a stop (Ctrl-C or SIGTERM), which is no result."""
+    from benchmark.processes import process_tree, terminate
+
     data = tmp / "fold.pkl"
     frame.assign(_fold=np.where(np.isin(np.arange(len(frame)), train_rows), "train", "test")).iloc[
         np.concatenate([train_rows, test_rows])].to_pickle(data)
@@ -122,10 +133,15 @@ def run_job(framework, params, budget, memory, frame, train_rows, test_rows, tmp
     process = multiprocessing.get_context("spawn").Process(
         target=_job, args=(framework, params, budget, memory, str(data), str(work), str(out)))
     process.start()
-    process.join(budget * 2 + 120)
-    if process.is_alive():
-        process.kill()
-        process.join()
+    deadline, seen = time.monotonic() + budget * 2 + 120, {}
+    while process.is_alive() and not STOP.is_set() and time.monotonic() < deadline:
+        seen.update((p.pid, p) for p in process_tree(process.pid))   # helpers that start sessions of their own
+        process.join(1)
+    # the whole group and every descendant seen, even after a normal exit: no framework's helper outlives its job
+    terminate([*seen.values(), *process_tree(process.pid)], process.pid, 5)
+    process.join()
+    if STOP.is_set():
+        return None
     return json.loads(out.read_text()) if out.exists() else {"accuracy": None, "exit": process.exitcode}
 
 
@@ -197,7 +213,8 @@ def main() -> None:
     add_run_arguments(parser)
     parser.add_argument("--budgets", default="60,300")
     parser.add_argument("--frameworks", default="autodl,autogluon,autosklearn,autosklearn2,h2o,flaml,randomforest")
-    parser.add_argument("--out", type=Path, default=Path("evidence.jsonl"))
+    parser.add_argument("--out", type=Path, default=RECORDS, help="JSON lines, one per job (default: the committed "
+                        "records behind the figures above; give another file for a trial run)")
     parser.add_argument("--variant", action="append", default=[], metavar="LABEL=JSON",
                         help='an autodl variant run under LABEL, e.g. autodl_cv=\'{"validation": "cv"}\'')
     parser.add_argument("--jobs", type=int, default=1, help="jobs run side by side, 1 core each")
@@ -212,6 +229,8 @@ def main() -> None:
     done = {(r["dataset"], r["fold"], r["budget"], r["framework"]) for r in records}
     matrix = json.loads(MATRIX.read_text())
     if not args.summary_only:
+        known, stopped_by = len(records), []
+        args.out.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(prefix="evidence_") as tmp:
             pending = [(budget, dataset, fold, framework)
                        for budget in map(int, args.budgets.split(","))
@@ -223,6 +242,8 @@ def main() -> None:
 
             def one(job, index):
                 budget, dataset, fold, framework = job
+                if STOP.is_set():
+                    return
                 folder = Path(tempfile.mkdtemp(dir=tmp, prefix=f"{index}_"))
                 frame = read_table(dataset.path)
                 frame["class"] = frame["class"].astype(str)
@@ -232,19 +253,27 @@ def main() -> None:
                     portfolio = folder / f"portfolio_{dataset.name}.json"
                     leave_one_out_portfolio(matrix, dataset.name, portfolio)
                     runs, params = "autodl", {"portfolio_path": str(portfolio), **variants.get(framework, {})}
+                result = run_job(runs, params, budget, args.memory, frame, train_rows, test_rows, folder)
+                if result is None:
+                    return
                 record = {"dataset": dataset.name, "fold": fold, "budget": budget, "framework": framework,
-                          "parallel_jobs": args.jobs,
-                          **run_job(runs, params, budget, args.memory, frame, train_rows, test_rows, folder)}
+                          "parallel_jobs": args.jobs, **result}
                 with written:
                     records.append(record)
                     with open(args.out, "a") as fh:
                         fh.write(json.dumps(record) + "\n")
                     print(f"[{len(records)}] " + json.dumps(record), flush=True)
 
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                signal.signal(sig, lambda number, frame: (stopped_by.append(number), STOP.set()))
             # --jobs N: N jobs side by side, each on its own core (as `benchmark run --jobs N --cores 1`)
             with ThreadPoolExecutor(args.jobs) as pool:
                 for future in [pool.submit(one, job, i) for i, job in enumerate(pending)]:
                     future.result()
+            if STOP.is_set():
+                print(f"stopped: {len(pending) - (len(records) - known)} jobs left pending (no row written "
+                      "for them); the same command resumes", flush=True)
+                sys.exit(128 + stopped_by[0])
     summary([r for r in records if r["dataset"] in chosen and r["framework"] in args.frameworks.split(",")],
             args.figures)
 
