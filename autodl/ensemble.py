@@ -52,6 +52,11 @@ def _best(errors: np.ndarray, cross_entropy: np.ndarray, objective: str = "error
     return int(_order(errors, cross_entropy, objective)[0])
 
 
+def best_candidate(probas: np.ndarray, labels: np.ndarray, objective: str = "error") -> int:
+    """Index of the best of a stack of probability matrices (m, n, k): the selection's own single pick."""
+    return _best(*_losses(probas, labels), objective)
+
+
 def ensemble_selection(predictions, labels, size: int = ENSEMBLE_SIZE, sorted_init: bool = True,
                        objective: str = "error") -> np.ndarray:
     """Weights (summing to 1) over ``predictions`` (a list of (n, k) probability matrices on the same rows),
@@ -70,14 +75,14 @@ def ensemble_selection(predictions, labels, size: int = ENSEMBLE_SIZE, sorted_in
         order = _order(errors, cross_entropy, objective)
         # Caruana's sorted initialisation: the n best models, n chosen by the loss of their average
         prefix = np.cumsum(probas[order], axis=0) / np.arange(1, len(order) + 1)[:, None, None]
-        n = _best(*_losses(prefix[:size], labels), objective) + 1
+        n = best_candidate(prefix[:size], labels, objective) + 1
         counts[order[:n]] = 1
     else:
         counts[_best(errors, cross_entropy, objective)] = 1
     total = np.tensordot(counts, probas, axes=1)
     for members in range(int(counts.sum()), size):
         trial = (total[None] + probas) / (members + 1)
-        chosen = _best(*_losses(trial, labels), objective)
+        chosen = best_candidate(trial, labels, objective)
         counts[chosen] += 1
         total += probas[chosen]
     return counts / counts.sum()

@@ -26,7 +26,7 @@ def checked_selection(predictions, labels, size: int = 50, seed: int = 0) -> np.
     the rows (2-fold split) and scored on the other half, against the single candidate best on the first
     half; where the selected ensembles make more errors on the unseen halves than the single picks, the
     candidate best on all rows takes all the weight."""
-    from autodl.ensemble import _best, _losses, ensemble_selection
+    from autodl.ensemble import best_candidate, ensemble_selection
     from autodl.splits import kfold
 
     probas = np.stack([np.asarray(p, dtype=np.float64) for p in predictions])
@@ -34,12 +34,12 @@ def checked_selection(predictions, labels, size: int = 50, seed: int = 0) -> np.
     ensemble_errors = single_errors = 0
     for fit_rows, check_rows in kfold(labels, 2, seed=seed):
         weights = ensemble_selection(probas[:, fit_rows], labels[fit_rows], size)
-        single = _best(*_losses(probas[:, fit_rows], labels[fit_rows]))
+        single = best_candidate(probas[:, fit_rows], labels[fit_rows])
         ensemble_errors += int((np.tensordot(weights, probas[:, check_rows], axes=1).argmax(axis=1)
                                 != labels[check_rows]).sum())
         single_errors += int((probas[single, check_rows].argmax(axis=1) != labels[check_rows]).sum())
     if ensemble_errors > single_errors:
-        return np.eye(len(probas))[_best(*_losses(probas, labels))]
+        return np.eye(len(probas))[best_candidate(probas, labels)]
     return ensemble_selection(probas, labels, size)
 
 
