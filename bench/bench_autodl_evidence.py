@@ -44,7 +44,7 @@ and saheart at 300 s on; the rows behind the earlier figures were kept outside t
 are lost, so those figures stand as recorded here. More folds for small data, autodl against
 ``--variant 'autodl_cv5={"cv_folds": 5}'`` at 60 s on the 15 datasets x 2 folds (2026-12-02, rows in
 ``bench/evidence/cv_folds_60s.jsonl``): mean accuracy 0.8700 vs 0.8669 (3-fold, the default; 0.8650
-when measured the day before, the run-to-run spread), better on 10 folds, equal on 11, worse on 9;
+in the earlier 60 s run: the run-to-run spread), better on 10 folds, equal on 11, worse on 9;
 Wilcoxon p = 0.49, so the default stays 3 folds.
 Results go to ``--out`` (JSON lines; by default ``bench/evidence/evidence.jsonl``, the committed rows,
 so ``--summary-only`` reprints their tables) and are reused on a rerun. Stop a run
@@ -76,7 +76,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 REPO = Path(__file__).resolve().parents[1]
 SUITE = REPO.parent / "shared" / "datasets" / "metatrain" / "suite.yaml"
 MATRIX = REPO / "autodl" / "portfolio" / "portfolio_matrix.json"
-RECORDS = REPO / "bench" / "evidence" / "evidence.jsonl"   # the measured rows behind the figures above
+RECORDS = REPO / "bench" / "evidence" / "evidence.jsonl"   # the committed rows (see the docstring)
 STOP = threading.Event()   # set by Ctrl-C or SIGTERM: running jobs are ended and leave no row, so a rerun redoes them
 
 
