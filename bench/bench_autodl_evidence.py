@@ -132,7 +132,7 @@ def _job(framework: str, params: dict, budget: int, memory_mb: int, data: str, w
 
 def run_job(framework, params, budget, memory, frame, train_rows, test_rows, tmp: Path) -> dict | None:
     """The job's record; ``None`` when it was ended by a stop (Ctrl-C or SIGTERM), which is no result."""
-    from benchmark.processes import process_tree, terminate
+    from benchmark.processes import ProcessTreeWatch
 
     data = tmp / "fold.pkl"
     frame.assign(_fold=np.where(np.isin(np.arange(len(frame)), train_rows), "train", "test")).iloc[
@@ -143,12 +143,11 @@ def run_job(framework, params, budget, memory, frame, train_rows, test_rows, tmp
     process = multiprocessing.get_context("spawn").Process(
         target=_job, args=(framework, params, budget, memory, str(data), str(work), str(out)))
     process.start()
-    deadline, seen = time.monotonic() + budget * 2 + 120, {}
+    deadline, watch = time.monotonic() + budget * 2 + 120, ProcessTreeWatch(process.pid)
     while process.is_alive() and not STOP.is_set() and time.monotonic() < deadline:
-        seen.update((p.pid, p) for p in process_tree(process.pid))   # helpers that start sessions of their own
+        watch.rss_mb()   # notes new descendants: helpers that start sessions of their own
         process.join(1)
-    # the whole group and every descendant seen, even after a normal exit: no framework's helper outlives its job
-    terminate([*seen.values(), *process_tree(process.pid)], process.pid, 5)
+    watch.stop_all(5)   # even after a normal exit: no framework's helper outlives its job
     process.join()
     if STOP.is_set():
         return None
@@ -225,7 +224,7 @@ def main() -> None:
     parser.add_argument("--budgets", default="60,300")
     parser.add_argument("--frameworks", default="autodl,autogluon,autosklearn,autosklearn2,h2o,flaml,randomforest")
     parser.add_argument("--out", type=Path, default=RECORDS, help="JSON lines, one per job (default: the committed "
-                        "records behind the figures above; give another file for a trial run)")
+                        "rows, bench/evidence/evidence.jsonl; give another file for a trial run)")
     parser.add_argument("--variant", action="append", default=[], metavar="LABEL=JSON",
                         help='an autodl variant run under LABEL, e.g. autodl_cv=\'{"validation": "cv"}\'')
     parser.add_argument("--jobs", type=int, default=1, help="jobs run side by side, 1 core each")

@@ -24,11 +24,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import psutil
-
 from benchmark.jobfolder import JobFolder
 from benchmark.jobs import Job
-from benchmark.processes import terminate
+from benchmark.processes import ProcessTreeWatch
 from benchmark.results import append_row
 from frameworks.base import wall_limit_s
 from frameworks.logs import cap_file, cap_logs, last_error_line
@@ -73,35 +71,6 @@ def _job_env(job: Job, scratch: Path) -> dict:
     return env
 
 
-class _Watch:
-    """The job's process tree: descendants seen so far and peak resident memory."""
-
-    def __init__(self, proc: subprocess.Popen):
-        self.root = psutil.Process(proc.pid)
-        self.seen: dict[int, psutil.Process] = {proc.pid: self.root}
-        self.peak_mb = 0.0
-
-    def rss_mb(self) -> float:
-        try:
-            self.seen.update((p.pid, p) for p in self.root.children(recursive=True))
-        except psutil.NoSuchProcess:
-            pass
-        total = 0
-        for p in list(self.seen.values()):
-            try:
-                total += p.memory_info().rss
-            except psutil.Error:
-                pass
-        mb = total / 2**20
-        self.peak_mb = max(self.peak_mb, mb)
-        return mb
-
-    def stop_all(self, grace_s: float) -> None:
-        """End the job's group and every descendant seen (JVMs and Ray start sessions of their own)."""
-        self.rss_mb()  # refresh descendants once more
-        terminate(list(self.seen.values()), self.root.pid, grace_s)
-
-
 def execute_job(run_dir: Path, job: Job, limits: Limits = Limits(), mode: str = "local",
                 stop: threading.Event | None = None) -> dict | None:
     """Run ``job``, append its row to ``run_dir/results.csv`` and return the row. ``mode`` names the
@@ -121,7 +90,7 @@ def execute_job(run_dir: Path, job: Job, limits: Limits = Limits(), mode: str = 
                                 stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                 start_new_session=True, env=_job_env(job, scratch), cwd=folder.path)
         folder.mark_running(proc.pid, scratch)
-        watch = _Watch(proc)
+        watch = ProcessTreeWatch(proc.pid)
         while proc.poll() is None:
             if stop is not None and stop.is_set():
                 interrupted = True

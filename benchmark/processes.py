@@ -21,6 +21,36 @@ def process_tree(pid: int) -> list[psutil.Process]:
         return []
 
 
+class ProcessTreeWatch:
+    """A job's process tree: the descendants seen so far (kept after they leave the tree) and peak resident memory."""
+
+    def __init__(self, pid: int):
+        self.root = psutil.Process(pid)
+        self.seen: dict[int, psutil.Process] = {pid: self.root}
+        self.peak_mb = 0.0
+
+    def rss_mb(self) -> float:
+        """Resident memory of every process seen that still runs, in MB; refreshes the descendants seen."""
+        try:
+            self.seen.update((p.pid, p) for p in self.root.children(recursive=True))
+        except psutil.NoSuchProcess:
+            pass
+        total = 0
+        for p in list(self.seen.values()):
+            try:
+                total += p.memory_info().rss
+            except psutil.Error:
+                pass
+        mb = total / 2**20
+        self.peak_mb = max(self.peak_mb, mb)
+        return mb
+
+    def stop_all(self, grace_s: float) -> None:
+        """End the job's group and every descendant seen (JVMs and Ray start sessions of their own)."""
+        self.rss_mb()  # refresh descendants once more
+        terminate(list(self.seen.values()), self.root.pid, grace_s)
+
+
 def terminate(procs: list[psutil.Process], pgid: int | None, grace_s: float) -> None:
     """SIGTERM ``procs`` and the process group ``pgid``; SIGKILL what is still alive after ``grace_s``."""
     alive = [p for p in procs if _running(p)]
