@@ -46,6 +46,7 @@ from autodl.settings import from_estimator_params
 from autodl.slots import CoreSlots
 from autodl.space import build_space
 from autodl.splits import holdout, kfold
+from autodl.traditional import chosen_learners
 from autodl.worker import refuse_while_bootstrapping
 
 MIN_TIME_LIMIT = 15.0
@@ -88,9 +89,10 @@ class AutoDLClassifier(ClassifierMixin, BaseEstimator):
     host, nic_name : interface of the nameserver/master (multi-node runs).
     portfolio : evaluate the portfolio's configurations first (after ``initial_configs``).
     portfolio_path : a portfolio file (None: the one shipped in ``autodl/portfolio/portfolio.json``).
-    traditional : also train LightGBM, k-NN, random forest, extra trees and CatBoost (in that order, taking
-        turns with the networks for the cores, each capped to a share of the time left; under the same
-        per-evaluation limits) for the ensemble pool.
+    traditional : also train LightGBM, k-NN, random forest, extra trees and CatBoost (True: in that order,
+        taking turns with the networks for the cores, each capped to a share of the time left; under the same
+        per-evaluation limits) for the ensemble pool; or a list of names from ``autodl.traditional.LEARNERS``
+        (which adds logistic regression and an RBF SVM), trained in the order given; False: none.
     ensemble : predict with a Caruana ensemble (``ensemble_size`` members with replacement, chosen from
         the ``ensemble_nbest`` best candidates of all budgets and the traditional learners); when off,
         the best single model of that pool predicts.
@@ -154,6 +156,7 @@ class AutoDLClassifier(ClassifierMixin, BaseEstimator):
         if int(self.ensemble_size) < 1 or int(self.ensemble_nbest) < 1:
             raise ValueError(f"ensemble_size and ensemble_nbest must be >= 1, got {self.ensemble_size}, "
                              f"{self.ensemble_nbest}")
+        chosen_learners(self.traditional)
         if self.device not in ("auto", "cpu") and not str(self.device).startswith("cuda"):
             raise ValueError(f"device must be 'auto', 'cpu' or 'cuda[:i]', got {self.device!r}")
 
@@ -182,7 +185,8 @@ class AutoDLClassifier(ClassifierMixin, BaseEstimator):
         settings = from_estimator_params(self.get_params())
         # forked now, from this process (torch imported), while the data are encoded below
         workers = LocalWorkers(settings.n_workers, run_dir)
-        if self.traditional and settings.n_workers >= 2:
+        learners = chosen_learners(self.traditional)
+        if learners and settings.n_workers >= 2:
             # the learners' imports beside the encoding: two busy processes, within the cores
             from autodl.traditional import start_learner_server
 
@@ -201,21 +205,21 @@ class AutoDLClassifier(ClassifierMixin, BaseEstimator):
             deadline = started + float(self.time_limit) - final_margin(float(self.time_limit))
             slots = CoreSlots(settings.n_workers)
             builder = None
-            if self.ensemble or self.traditional:
+            if self.ensemble or learners:
                 val_rows = np.sort(np.concatenate([val for _, val in splits]))
                 builder = EnsembleBuilder(run_dir, y_codes, val_rows, int(self.ensemble_size) if self.ensemble else 1,
                                           int(self.ensemble_nbest), started)
                 settings.keep_models = max(settings.keep_models, builder.nbest)  # members' models stay on disk
             for name in ("ensemble.json", "ensemble_trajectory.jsonl", "traditional.jsonl"):  # a reused run_dir
                 (run_dir / name).unlink(missing_ok=True)
-            if self.traditional:
+            if learners:
                 from autodl.traditional import TraditionalRunner
 
                 slots.searching(True)   # the first slot goes to a network evaluation
                 runner = TraditionalRunner.for_search(run_dir, run_dir / "data.pkl", deadline, settings,
                                                       lambda name, result: builder.add(
                                                           traditional_candidate(name, result, run_dir)),
-                                                      slots=slots).start()
+                                                      slots=slots, learners=learners).start()
             on_evaluation = (lambda evaluation: builder.add(network_candidate(evaluation))) if builder else None
             outcome = run_search(build_space(seed=int(self.seed)), run_dir / "data.pkl", run_dir, deadline, settings,
                                  initial_configs=initial_configs, started=started, on_evaluation=on_evaluation,

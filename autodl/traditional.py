@@ -1,13 +1,14 @@
 """Traditional learners that join the ensemble pool (as in Auto-PyTorch Tabular).
 
-Five fixed configurations: LightGBM, CatBoost, random forest (300 trees), extra trees
-(300 trees) and k-nearest neighbours, trained cheapest-to-land first (LightGBM first, so a
-gradient-boosting model is in the pool early). They adapt to the data's size and the time
+Fixed configurations: LightGBM, CatBoost, random forest (300 trees), extra trees (300 trees),
+k-nearest neighbours, logistic regression and an RBF support-vector machine. ``DEFAULT_LEARNERS``
+are trained cheapest-to-land first (LightGBM first, so a gradient-boosting model is in the pool
+early); ``AutoDLClassifier(traditional=[...])`` picks others. They adapt to the data's size and the time
 left: a learner's configuration may carry ``max_seconds``, after which boosting stops adding
 rounds (LightGBM, CatBoost: a callback) and forests stop adding trees (grown in chunks), each
 keeping what it has; with a short share on large data, boosting trains on a random subsample of
 rows (``boosting_rows``), so that binning the data does not eat the share; k-NN keeps at most
-``KNN_MAX_ROWS`` training rows (a random subsample).
+``KNN_MAX_ROWS`` training rows and the SVM at most ``SVM_MAX_ROWS`` (its fit grows with rows squared).
 ``TraditionalRunner`` gives each learner a share of the time left and runs it in a core slot
 (``autodl.slots``), never beside the network evaluations. They are evaluated like networks: ``train_learner``
 has the trainer's signature, so the worker's ``Evaluator`` runs each one in a limited
@@ -27,15 +28,36 @@ import pandas as pd
 from autodl.data import TabularData, TabularEncoder, as_frame, resolve_encoding
 from autodl.preprocessing import Preprocessor
 
-LEARNERS = ("lightgbm", "knn", "random_forest", "extra_trees", "catboost")   # the order they are trained in
+# every learner; its index is part of the learner's config_id, so new ones are appended
+LEARNERS = ("lightgbm", "knn", "random_forest", "extra_trees", "catboost", "logistic_regression", "svm")
+DEFAULT_LEARNERS = ("lightgbm", "knn", "random_forest", "extra_trees", "catboost")   # in the order they are trained
 TREES = 300                 # forests' trees (without a time cap)
 TREE_CHUNK = 25             # forests grow this many trees between looks at the clock
 KNN_MAX_ROWS = 20_000       # k-NN's training rows (its predictions cost rows x validation rows)
+SVM_MAX_ROWS = 5_000        # the SVM's training rows (its fit, with Platt scaling's internal CV, is ~quadratic)
 BOOSTING_CELLS_PER_SECOND = 2_000_000   # boosting learners' training cells (rows x columns) per second of their share
 MIN_BOOSTING_ROWS = 5_000
 MIN_LEARNER_SECONDS = 2.0
 PREPROCESSING = {"imputation": "median", "cat_encoding": "one_hot", "scaling": "standard", "svd": "off"}
 TRADITIONAL_ITERATION = -1   # config_id (-1, 0, i): never collides with BOHB's ids (iterations count from 0)
+
+
+def chosen_learners(traditional) -> tuple[str, ...]:
+    """The learners that ``AutoDLClassifier(traditional=...)`` trains: True for ``DEFAULT_LEARNERS``, False for
+    none, or names from ``LEARNERS`` (in the order given)."""
+    if isinstance(traditional, (bool, np.bool_)):
+        return DEFAULT_LEARNERS if traditional else ()
+    names = [traditional] if isinstance(traditional, str) else traditional
+    try:
+        names = tuple(names)
+    except TypeError:
+        names = (traditional,)
+    unknown = [n for n in names if n not in LEARNERS]
+    if unknown or len(set(names)) < len(names):
+        problem = f"unknown {unknown}" if unknown else "a learner named twice"
+        raise ValueError(f"traditional must be True, False or a list of distinct learners from {', '.join(LEARNERS)}; "
+                         f"got {traditional!r} ({problem})")
+    return names
 
 
 def learner_config_id(name: str) -> tuple[int, int, int]:
@@ -70,6 +92,12 @@ def make_model(name: str, n_train: int, threads: int, seed: int):
     if name == "knn":
         from sklearn.neighbors import KNeighborsClassifier
         return KNeighborsClassifier(n_neighbors=max(1, min(7, n_train)), weights="uniform", n_jobs=threads)
+    if name == "logistic_regression":
+        from sklearn.linear_model import LogisticRegression
+        return LogisticRegression(C=1.0, max_iter=1000)
+    if name == "svm":
+        from sklearn.svm import SVC
+        return SVC(C=1.0, kernel="rbf", gamma="scale", probability=True, random_state=seed)
     raise ValueError(f"unknown traditional learner {name!r}; choose from {', '.join(LEARNERS)}")
 
 
@@ -98,8 +126,9 @@ def fit_model(name: str, model, X: np.ndarray, y: np.ndarray, max_seconds: float
             if time.time() > ends:
                 break
         return model
-    if name == "knn" and len(y) > KNN_MAX_ROWS:
-        rows = np.sort(np.random.default_rng(seed).choice(len(y), KNN_MAX_ROWS, replace=False))
+    most = {"knn": KNN_MAX_ROWS, "svm": SVM_MAX_ROWS}.get(name)
+    if most is not None and len(y) > most:
+        rows = np.sort(np.random.default_rng(seed).choice(len(y), most, replace=False))
         return model.fit(X[rows], y[rows])
     return model.fit(X, y)
 
@@ -123,7 +152,7 @@ class _CatBoostStopAt:
 
 
 def rounds_fitted(name: str, model) -> int | None:
-    """Boosting rounds or trees in a fitted model (None for k-NN)."""
+    """Boosting rounds or trees in a fitted model (None for the others)."""
     if name == "lightgbm":
         return int(model.booster_.current_iteration())
     if name == "catboost":
@@ -227,15 +256,13 @@ class TraditionalRunner:
     ``traditional.jsonl`` and passing it to ``on_result(name, evaluation_result)``. With ``slots`` each
     learner (and ``on_result``) runs inside a core slot, taking turns with the network evaluations."""
 
-    def __init__(self, spec, on_result, learners=LEARNERS, slots=None):
+    def __init__(self, spec, on_result, learners=DEFAULT_LEARNERS, slots=None):
         import dataclasses
         import threading
 
         from autodl.worker import Evaluator
 
-        unknown = set(learners) - set(LEARNERS)
-        if unknown:
-            raise ValueError(f"unknown traditional learners {sorted(unknown)}; choose from {', '.join(LEARNERS)}")
+        learners = chosen_learners(list(learners))
         evaluation = dataclasses.replace(spec.evaluation, train_fn="autodl.traditional:train_learner",
                                          record_gradients=False, device="cpu")
         self.spec = dataclasses.replace(spec, evaluation=evaluation)
@@ -249,13 +276,14 @@ class TraditionalRunner:
         self._thread = threading.Thread(target=self._run, name="autodl-traditional", daemon=True)
 
     @classmethod
-    def for_search(cls, run_dir, data_path, deadline: float, settings, on_result, slots=None) -> "TraditionalRunner":
+    def for_search(cls, run_dir, data_path, deadline: float, settings, on_result, slots=None,
+                   learners=DEFAULT_LEARNERS) -> "TraditionalRunner":
         """A runner with the limits of a search's network evaluations (``autodl.settings.SearchSettings``)."""
         from autodl.worker import WorkerSpec
 
         spec = WorkerSpec(run_id="traditional", run_dir=str(run_dir), data_path=str(data_path), nameserver="",
                           nameserver_port=0, deadline=deadline, evaluation=settings.evaluation)
-        return cls(spec, on_result, slots=slots)
+        return cls(spec, on_result, learners=learners, slots=slots)
 
     def start(self) -> "TraditionalRunner":
         self._thread.start()

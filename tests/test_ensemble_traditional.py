@@ -69,7 +69,7 @@ def test_a_training_split_with_one_class_still_predicts_all_classes():
 def test_an_unknown_learner_is_refused():
     X, y = mixed_frame(20)
     with pytest.raises(ValueError, match="learner"):
-        train_learner({"learner": "svm"}, X, y, X, y)
+        train_learner({"learner": "naive_bayes"}, X, y, X, y)
 
 
 def test_boosting_on_a_short_share_of_large_data_trains_on_a_subsample():
