@@ -95,9 +95,11 @@ def make_model(name: str, n_train: int, threads: int, seed: int):
     if name == "logistic_regression":
         from sklearn.linear_model import LogisticRegression
         return LogisticRegression(C=1.0, max_iter=1000)
-    if name == "svm":
+    if name == "svm":   # probabilities by Platt scaling on cross-validated decision values (folds: fit_model)
+        from sklearn.calibration import CalibratedClassifierCV
         from sklearn.svm import SVC
-        return SVC(C=1.0, kernel="rbf", gamma="scale", probability=True, random_state=seed)
+        return CalibratedClassifierCV(SVC(C=1.0, kernel="rbf", gamma="scale", random_state=seed),
+                                      method="sigmoid", ensemble=False)
     raise ValueError(f"unknown traditional learner {name!r}; choose from {', '.join(LEARNERS)}")
 
 
@@ -129,7 +131,12 @@ def fit_model(name: str, model, X: np.ndarray, y: np.ndarray, max_seconds: float
     most = {"knn": KNN_MAX_ROWS, "svm": SVM_MAX_ROWS}.get(name)
     if most is not None and len(y) > most:
         rows = np.sort(np.random.default_rng(seed).choice(len(y), most, replace=False))
-        return model.fit(X[rows], y[rows])
+        X, y = X[rows], y[rows]
+    if name == "svm":
+        smallest = int(np.bincount(y).min())
+        if smallest < 2:
+            raise ValueError("svm: a class has a single training row, and calibrating its probabilities needs two")
+        model.set_params(cv=min(5, smallest))
     return model.fit(X, y)
 
 
