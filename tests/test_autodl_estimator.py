@@ -33,6 +33,15 @@ def test_clone_keeps_parameters():
     ({}, [[1], [2], [3]], [0, 1, 0, 1], "3 rows but y has 4"),
     ({"validation": "kfold"}, [[1], [2], [3], [4]], [0, 1, 0, 1], "validation must be"),
     ({"validation": "auto", "val_fraction": 1.5}, [[1], [2], [3], [4]], [0, 1, 0, 1], "val_fraction"),
+    ({"cv_folds": 1}, [[1], [2], [3], [4]], [0, 1, 0, 1], "cv_folds"),
+    ({"n_workers": 0}, [[1], [2], [3], [4]], [0, 1, 0, 1], "n_workers"),
+    ({"min_budget": 1}, [[1], [2], [3], [4]], [0, 1, 0, 1], "give both"),
+    ({"eta": 1}, [[1], [2], [3], [4]], [0, 1, 0, 1], "eta >= 2"),
+    ({"ensemble_size": 0}, [[1], [2], [3], [4]], [0, 1, 0, 1], "ensemble_size"),
+    ({"device": "tpu"}, [[1], [2], [3], [4]], [0, 1, 0, 1], "device must be"),
+    ({"traditional": ["svm", "naive_bayes"]}, [[1], [2], [3], [4]], [0, 1, 0, 1], r"unknown \['naive_bayes'\]"),
+    ({"traditional": ["knn", "knn"]}, [[1], [2], [3], [4]], [0, 1, 0, 1], "named twice"),
+    ({"traditional": None}, [[1], [2], [3], [4]], [0, 1, 0, 1], "traditional must be True, False or a list"),
 ])
 def test_bad_input_fails_before_any_compute(kwargs, X, y, message, tmp_path):
     with pytest.raises(ValueError, match=message):

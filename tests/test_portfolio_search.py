@@ -47,7 +47,7 @@ def test_traditional_learners_and_the_ensemble_join_the_run(tmp_path):
     model = AutoDLClassifier(run_dir=tmp_path, portfolio=False, time_limit=25, min_budget=1, max_budget=2,
                              eta=2, max_iterations=1, seed=0, device="cpu", record_gradients=False).fit(X, y)
     learners = [r["learner"] for r in _jsonl(tmp_path / "traditional.jsonl") if r["status"] == "ok"]
-    assert learners[:2] == ["lightgbm", "knn"]     # gradient boosting first (autodl.traditional.LEARNERS)
+    assert learners[:2] == ["lightgbm", "knn"]     # gradient boosting first (autodl.traditional.DEFAULT_LEARNERS)
     trajectory = _jsonl(tmp_path / "ensemble_trajectory.jsonl")
     assert len(trajectory) >= len(learners) + 1
     assert [r["time"] for r in trajectory] == sorted(r["time"] for r in trajectory)
@@ -78,3 +78,17 @@ def test_a_portfolio_of_another_space_version_is_refused_before_any_compute(tmp_
     with pytest.raises(PortfolioError, match="search space version"):
         AutoDLClassifier(run_dir=tmp_path / "run", portfolio_path=old, **QUICK).fit(X, y)
     assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.timeout(180)
+def test_a_list_of_learners_trains_those_in_that_order(tmp_path):
+    X, y = iris_frame()
+    AutoDLClassifier(run_dir=tmp_path, portfolio=False, time_limit=20, min_budget=1, max_budget=2, eta=2,
+                     max_iterations=1, seed=0, device="cpu", record_gradients=False,
+                     traditional=["logistic_regression", "svm"]).fit(X, y)
+    records = _jsonl(tmp_path / "traditional.jsonl")
+    assert [(r["learner"], r["status"]) for r in records] == [("logistic_regression", "ok"), ("svm", "ok")]
+    assert all(r["loss"] < 0.2 for r in records)    # iris: both far above chance
+    trajectory = _jsonl(tmp_path / "ensemble_trajectory.jsonl")
+    assert {m["name"] for r in trajectory for m in r["members"] if m["kind"] == "traditional"} <= {
+        "logistic_regression", "svm"}
