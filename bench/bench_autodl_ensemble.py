@@ -29,8 +29,10 @@ the variants on 17 runs (9 datasets; 2026-12-02): error 0.8379, cross_entropy 0.
 best_single had on the first 5 of those runs did not hold, so the default stays. Prints mean test accuracy
 per variant, wins/ties/losses against ``error``, and how
 many runs' ``error`` weights equal the ensemble the run itself chose (``ensemble.json``), which
-checks that the pool is read as autodl reads it. Results go to ``--out`` (JSON lines; a rerun
-reuses them). ``--keep DIR`` keeps each run folder (mostly the pool's models: 147 MB for glass1 at 30 s),
+checks that the pool is read as autodl reads it. Results go to ``--out`` (JSON lines, by default
+``bench/evidence/ensemble_variants.jsonl``; a rerun reuses them; the rows behind the figures above were
+kept outside the repository and are lost). Ctrl-C or SIGTERM ends the running jobs, which write no
+row, and the same command resumes. ``--keep DIR`` keeps each run folder (mostly the pool's models: 147 MB for glass1 at 30 s),
 so that a later selection rule is scored on the same runs with a new ``--out`` and no new
 search. ``bench_autodl_evidence.py`` records the same variants on its own autodl runs;
 ``--from-evidence FILE --budget B`` summarises those::
@@ -54,8 +56,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from autodl_pool import score_variants  # noqa: E402
-from bench_autodl_evidence import (MATRIX, add_run_arguments, chosen_datasets, fold_split,  # noqa: E402
-                                   leave_one_out_portfolio, run_job)
+from bench_autodl_evidence import (MATRIX, REPO, add_run_arguments, chosen_datasets, fold_split,  # noqa: E402
+                                   STOP, exit_if_stopped, leave_one_out_portfolio, run_job,
+                                   stop_on_signals)
 
 def summary(records: list[dict]) -> None:
     scored = [r for r in records if r.get("accuracy")]
@@ -82,7 +85,7 @@ def main() -> None:
     add_run_arguments(parser)
     parser.add_argument("--budget", type=int, default=60)
     parser.add_argument("--jobs", type=int, default=1, help="jobs run side by side, 1 core each")
-    parser.add_argument("--out", type=Path, default=Path("ensemble_variants.jsonl"))
+    parser.add_argument("--out", type=Path, default=REPO / "bench" / "evidence" / "ensemble_variants.jsonl")
     parser.add_argument("--summary-only", action="store_true")
     parser.add_argument("--keep", type=Path, metavar="DIR",
                         help="keep run folders in DIR/<dataset>_<fold>_<budget>s; "
@@ -104,6 +107,8 @@ def main() -> None:
     written = threading.Lock()
 
     def one(dataset, fold: int, tmp: Path) -> None:
+        if STOP.is_set():
+            return
         frame = read_table(dataset.path)
         frame["class"] = frame["class"].astype(str)
         train_rows, test_rows = fold_split(frame["class"].to_numpy(), fold)
@@ -116,6 +121,9 @@ def main() -> None:
             leave_one_out_portfolio(matrix, dataset.name, portfolio)
             job = run_job("autodl", {"portfolio_path": str(portfolio)}, args.budget, args.memory, frame, train_rows,
                           test_rows, folder)
+            if job is None:   # ended by a stop: no row, so a rerun redoes it
+                shutil.rmtree(folder, ignore_errors=True)
+                return
             run_dir = next(folder.glob("tmp*/autodl"), None)
             if kept and run_dir is not None and (run_dir / "ensemble.json").exists():
                 shutil.copytree(run_dir, kept, dirs_exist_ok=True)
@@ -134,9 +142,11 @@ def main() -> None:
     if not args.summary_only:
         pending = [(d, fold) for d in suite if d.name in chosen for fold in map(int, args.folds.split(","))
                    if (d.name, fold, args.budget) not in done]
+        known, stopped_by = len(records), stop_on_signals()
         with tempfile.TemporaryDirectory(prefix="ensemble_") as tmp, ThreadPoolExecutor(args.jobs) as pool:
             for future in [pool.submit(one, d, fold, Path(tmp)) for d, fold in pending]:
                 future.result()
+        exit_if_stopped(stopped_by, len(pending) - (len(records) - known))
     summary([r for r in records if r["dataset"] in chosen and r["budget"] == args.budget])
 
 

@@ -154,6 +154,21 @@ def run_job(framework, params, budget, memory, frame, train_rows, test_rows, tmp
     return json.loads(out.read_text()) if out.exists() else {"accuracy": None, "exit": process.exitcode}
 
 
+def stop_on_signals() -> list[int]:
+    """Ctrl-C or SIGTERM sets ``STOP`` (running jobs are ended and leave no row); the list gets the signal."""
+    stopped_by: list[int] = []
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda number, frame: (stopped_by.append(number), STOP.set()))
+    return stopped_by
+
+
+def exit_if_stopped(stopped_by: list[int], left: int) -> None:
+    """After a stop: say how many jobs are left and exit 128 + the signal's number (130 for Ctrl-C)."""
+    if STOP.is_set():
+        print(f"stopped: {left} jobs left pending (no row written for them); the same command resumes", flush=True)
+        sys.exit(128 + stopped_by[0])
+
+
 def summary(records: list[dict], figures: Path | None = None) -> None:
     from benchmark.report.stats import average_ranks, friedman
 
@@ -239,7 +254,7 @@ def main() -> None:
     done = {(r["dataset"], r["fold"], r["budget"], r["framework"]) for r in records}
     matrix = json.loads(MATRIX.read_text())
     if not args.summary_only:
-        known, stopped_by = len(records), []
+        known = len(records)
         args.out.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(prefix="evidence_") as tmp:
             pending = [(budget, dataset, fold, framework)
@@ -274,16 +289,12 @@ def main() -> None:
                         fh.write(json.dumps(record) + "\n")
                     print(f"[{len(records)}] " + json.dumps(record), flush=True)
 
-            for sig in (signal.SIGINT, signal.SIGTERM):
-                signal.signal(sig, lambda number, frame: (stopped_by.append(number), STOP.set()))
+            stopped_by = stop_on_signals()
             # --jobs N: N jobs side by side, each on its own core (as `benchmark run --jobs N --cores 1`)
             with ThreadPoolExecutor(args.jobs) as pool:
                 for future in [pool.submit(one, job, i) for i, job in enumerate(pending)]:
                     future.result()
-            if STOP.is_set():
-                print(f"stopped: {len(pending) - (len(records) - known)} jobs left pending (no row written "
-                      "for them); the same command resumes", flush=True)
-                sys.exit(128 + stopped_by[0])
+            exit_if_stopped(stopped_by, len(pending) - (len(records) - known))
     summary([r for r in records if r["dataset"] in chosen and r["framework"] in args.frameworks.split(",")],
             args.figures)
 
