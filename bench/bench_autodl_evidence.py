@@ -45,7 +45,12 @@ are lost, so those figures stand as recorded here. More folds for small data, au
 ``--variant 'autodl_cv5={"cv_folds": 5}'`` at 60 s on the 15 datasets x 2 folds (2026-12-02, rows in
 ``bench/evidence/cv_folds_60s.jsonl``): mean accuracy 0.8700 vs 0.8669 (3-fold, the default; 0.8650
 in the earlier 60 s run: the run-to-run spread), better on 10 folds, equal on 11, worse on 9;
-Wilcoxon p = 0.49, so the default stays 3 folds.
+Wilcoxon p = 0.49, so the default stays 3 folds. Logistic regression and an RBF SVM as two more
+traditional learners, autodl against ``--variant 'autodl_linsvm={"traditional": ["lightgbm", "knn",
+"logistic_regression", "svm", "random_forest", "extra_trees", "catboost"]}'`` at 60 s on the same
+15 datasets x 2 folds (2026-12-02, rows in ``bench/evidence/learners_60s.jsonl``): mean accuracy
+0.8703 vs 0.8692, better on 8 folds, equal on 14, worse on 8; Wilcoxon p = 0.78; mean rank 1.50
+each. So the default learners stay; the two remain an option (``traditional=[...]``).
 Results go to ``--out`` (JSON lines; by default ``bench/evidence/evidence.jsonl``, the committed rows,
 so ``--summary-only`` reprints their tables) and are reused on a rerun. Stop a run
 with Ctrl-C or SIGTERM to this script: its running jobs (their whole process trees) are ended and
