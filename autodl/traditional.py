@@ -7,8 +7,9 @@ early); ``AutoDLClassifier(traditional=[...])`` picks others. They adapt to the 
 left: a learner's configuration may carry ``max_seconds``, after which boosting stops adding
 rounds (LightGBM, CatBoost: a callback) and forests stop adding trees (grown in chunks), each
 keeping what it has; with a short share on large data, boosting trains on a random subsample of
-rows (``boosting_rows``), so that binning the data does not eat the share; k-NN keeps at most
-``KNN_MAX_ROWS`` training rows and the SVM at most ``SVM_MAX_ROWS`` (its fit grows with rows squared).
+rows (``boosting_rows``), so that binning the data does not eat the share; k-NN trains on at most
+``KNN_MAX_ROWS`` rows and the SVM (whose fit grows with rows squared) on at most ``SVM_MAX_ROWS``: a
+random subsample, topped up to two rows of every class (``subsample``).
 ``TraditionalRunner`` gives each learner a share of the time left and runs it in a core slot
 (``autodl.slots``), never beside the network evaluations. They are evaluated like networks: ``train_learner``
 has the trainer's signature, so the worker's ``Evaluator`` runs each one in a limited
@@ -130,7 +131,7 @@ def fit_model(name: str, model, X: np.ndarray, y: np.ndarray, max_seconds: float
         return model
     most = {"knn": KNN_MAX_ROWS, "svm": SVM_MAX_ROWS}.get(name)
     if most is not None and len(y) > most:
-        rows = np.sort(np.random.default_rng(seed).choice(len(y), most, replace=False))
+        rows = subsample(y, most, seed)
         X, y = X[rows], y[rows]
     if name == "svm":
         smallest = int(np.bincount(y).min())
@@ -138,6 +139,19 @@ def fit_model(name: str, model, X: np.ndarray, y: np.ndarray, max_seconds: float
             raise ValueError("svm: a class has a single training row, and calibrating its probabilities needs two")
         model.set_params(cv=min(5, smallest))
     return model.fit(X, y)
+
+
+def subsample(y: np.ndarray, most: int, seed: int) -> np.ndarray:
+    """Sorted indices of ``most`` random rows, topped up so that each class keeps two rows where it has
+    them (the model still predicts every class it was given; the SVM's calibration needs two)."""
+    rows = np.random.default_rng(seed).choice(len(y), most, replace=False)
+    drawn = np.zeros(len(y), bool)
+    drawn[rows] = True
+    for c in np.unique(y):
+        short = 2 - int(drawn[y == c].sum())
+        if short > 0:
+            drawn[np.flatnonzero((y == c) & ~drawn)[:short]] = True
+    return np.flatnonzero(drawn)
 
 
 def _lightgbm_stop_at(ends: float):

@@ -100,3 +100,22 @@ def test_the_learners_server_starts_at_once_with_their_modules_preloaded():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert "forkserver import main" in done.stdout and "'autodl.traditional'" in done.stdout   # its preload list
+
+
+def test_the_svm_trains_on_a_subsample_that_keeps_every_class_and_refuses_a_class_of_one(monkeypatch):
+    import autodl.traditional as traditional
+
+    monkeypatch.setattr(traditional, "SVM_MAX_ROWS", 50)
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 3))
+    y = (X[:, 0] > 0).astype(int)
+    y[[3, 7]] = 2                                    # a rare class, which seed 0's draw of 50 rows misses
+    assert not {3, 7} & set(np.random.default_rng(0).choice(200, 50, replace=False))
+    rows = traditional.subsample(y, 50, 0)
+    assert len(rows) == 52 and 3 in rows and 7 in rows and (np.diff(rows) > 0).all()
+    model = traditional.fit_model("svm", traditional.make_model("svm", 200, 1, 0), X, y, None)
+    assert model.calibrated_classifiers_[0].estimator.shape_fit_[0] == len(rows)
+    assert model.predict_proba(X).shape == (200, 3)
+    y[7] = 0                                         # now the class has one training row
+    with pytest.raises(ValueError, match="single training row"):
+        traditional.fit_model("svm", traditional.make_model("svm", 200, 1, 0), X, y, None)
