@@ -48,11 +48,7 @@ def chosen_learners(traditional) -> tuple[str, ...]:
     none, or names from ``LEARNERS`` (in the order given)."""
     if isinstance(traditional, (bool, np.bool_)):
         return DEFAULT_LEARNERS if traditional else ()
-    names = [traditional] if isinstance(traditional, str) else traditional
-    try:
-        names = tuple(names)
-    except TypeError:
-        names = (traditional,)
+    names = tuple(traditional) if isinstance(traditional, (list, tuple)) else (traditional,)
     unknown = [n for n in names if n not in LEARNERS]
     if unknown or len(set(names)) < len(names):
         problem = f"unknown {unknown}" if unknown else "a learner named twice"
@@ -283,7 +279,7 @@ class TraditionalRunner:
 
         from autodl.worker import Evaluator
 
-        learners = chosen_learners(list(learners))
+        learners = chosen_learners(learners)
         evaluation = dataclasses.replace(spec.evaluation, train_fn="autodl.traditional:train_learner",
                                          record_gradients=False, device="cpu")
         self.spec = dataclasses.replace(spec, evaluation=evaluation)
