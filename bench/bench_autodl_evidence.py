@@ -52,8 +52,15 @@ the repository and are lost, so those figures stand as recorded here. More folds
 against ``--variant 'autodl_cv5={"cv_folds": 5}'`` at 60 s on the 15 datasets x 2 folds (2026-12-02,
 rows in ``bench/evidence/cv_folds_60s.jsonl``): mean accuracy 0.8700 vs 0.8669 (3-fold, the default;
 0.8650 in the earlier 60 s run: the run-to-run spread), better on 10 folds, equal on 11, worse on 9;
-Wilcoxon p = 0.49, so the default stays 3 folds. Logistic regression and an RBF SVM as two more
-traditional learners, autodl against ``--variant 'autodl_linsvm={"traditional": ["lightgbm", "knn",
+Wilcoxon p = 0.49, so the default stays 3 folds. The same head to head at 300 s on the first
+10 of the 15 datasets (alphabetical) x 2 folds (2026-12-02, rows in
+``bench/evidence/cv_folds_300s.jsonl``): 0.8698 vs 0.8628, better on 7 folds, equal on 11, worse on 2;
+Wilcoxon p = 0.31; at 300 s the 3-fold ensemble lost to its own best single learner (0.8628 vs 0.8692),
+the 5-fold one did not (0.8698 vs 0.8667). Both budgets pooled (50 pairs): 0.8700 vs 0.8652, 17/22/11,
+p = 0.17: the leading candidate for autodl's default, not yet significant, so the default stays 3 folds.
+The 3-fold rows are also in ``evidence.jsonl`` (300 s, rivals not yet rerun on those datasets).
+Logistic regression and an RBF SVM as two more traditional learners, autodl against
+``--variant 'autodl_linsvm={"traditional": ["lightgbm", "knn",
 "logistic_regression", "svm", "random_forest", "extra_trees", "catboost"]}'`` at 60 s on the same 15
 datasets x 2 folds (2026-12-02, rows in ``bench/evidence/learners_60s.jsonl``): mean accuracy 0.8703 vs
 0.8692, better on 8 folds, equal on 14, worse on 8; Wilcoxon p = 0.78; mean rank 1.50 each. So the
@@ -181,13 +188,15 @@ def exit_if_stopped(stopped_by: list[int], left: int) -> None:
         sys.exit(128 + stopped_by[0])
 
 
-def summary(records: list[dict], figures: Path | None = None) -> None:
+def summary(records: list[dict], frameworks: list[str], figures: Path | None = None) -> None:
     from benchmark.report.stats import average_ranks, friedman
 
     table = pd.DataFrame(records)
     for budget, rows in table.groupby("budget"):
         scores = rows.pivot_table(index="dataset", columns="framework", values="accuracy", aggfunc="mean")
-        # ranked: datasets where every framework has every fold (a stopped run leaves some with fewer)
+        scores = scores.reindex(columns=frameworks)   # a framework without rows here shows as NaN
+        # ranked: datasets where every framework asked for has every fold (a stopped run, or rows of one
+        # framework measured ahead of the others, leave some with fewer)
         counts = rows.pivot_table(index="dataset", columns="framework", values="accuracy", aggfunc="count")
         complete = scores[(counts.reindex_like(scores) == rows["fold"].nunique()).all(axis=1)]
         failed = rows[rows["accuracy"].isna()].groupby("framework").size()
@@ -307,8 +316,8 @@ def main() -> None:
                 for future in [pool.submit(one, job, i) for i, job in enumerate(pending)]:
                     future.result()
             exit_if_stopped(stopped_by, len(pending) - (len(records) - known))
-    summary([r for r in records if r["dataset"] in chosen and r["framework"] in args.frameworks.split(",")],
-            args.figures)
+    frameworks = args.frameworks.split(",")
+    summary([r for r in records if r["dataset"] in chosen and r["framework"] in frameworks], frameworks, args.figures)
 
 
 if __name__ == "__main__":
