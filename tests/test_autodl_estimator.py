@@ -34,6 +34,7 @@ def test_clone_keeps_parameters():
     ({"validation": "kfold"}, [[1], [2], [3], [4]], [0, 1, 0, 1], "validation must be"),
     ({"validation": "auto", "val_fraction": 1.5}, [[1], [2], [3], [4]], [0, 1, 0, 1], "val_fraction"),
     ({"cv_folds": 1}, [[1], [2], [3], [4]], [0, 1, 0, 1], "cv_folds"),
+    ({"validation": "cv", "cv_folds": 5}, [[1], [2], [3], [4]], [0, 1, 0, 1], "fewer than cv_folds=5"),
     ({"n_workers": 0}, [[1], [2], [3], [4]], [0, 1, 0, 1], "n_workers"),
     ({"min_budget": 1}, [[1], [2], [3], [4]], [0, 1, 0, 1], "give both"),
     ({"eta": 1}, [[1], [2], [3], [4]], [0, 1, 0, 1], "eta >= 2"),
@@ -58,6 +59,8 @@ def test_auto_validation_cross_validates_small_data_and_holds_out_on_large(monke
     small, large = model._splits(np.arange(100) % 2), model._splits(np.arange(101) % 2)
     assert len(small) == 4 and sorted(np.concatenate([val for _, val in small]).tolist()) == list(range(100))
     assert len(large) == 1 and abs(len(large[0][1]) - 101 * model.val_fraction) < 1.5
+    tiny = AutoDLClassifier()._splits(np.array([0, 1, 0, 1]))   # fewer rows than the default 5 folds
+    assert len(tiny) == 4 and sorted(np.concatenate([val for _, val in tiny]).tolist()) == [0, 1, 2, 3]
 
 
 def test_mixed_data_two_workers_string_labels_within_time_limit(tmp_path):
