@@ -51,6 +51,7 @@ from autodl.worker import refuse_while_bootstrapping
 
 MIN_TIME_LIMIT = 15.0
 AUTO_CV_MAX_ROWS = 5000   # validation="auto": k-fold cross-validation up to this many rows
+FIVE_FOLDS_MAX_ROWS = 1000   # cv_folds=None: 5 folds up to this many rows, 3 above
 
 
 def final_margin(time_limit: float) -> float:
@@ -79,8 +80,11 @@ class AutoDLClassifier(ClassifierMixin, BaseEstimator):
         "auto" (the default): "cv" up to ``AUTO_CV_MAX_ROWS`` rows, where a single holdout split is small
         and noisy and training is cheap, "holdout" above. Chosen on the meta-train pool
         (``bench/bench_autodl_evidence.py``: 15 datasets x 2 folds at 60 s, mean rank of "auto" ahead of
-        "holdout"); 5 folds rather than 3 on the same datasets at 60 s and 300 s (60 pairs, 0.8688 vs
-        0.8643 mean accuracy, Wilcoxon p = 0.098; at 300 s the 3-fold ensemble fell below its 60 s result).
+        "holdout").
+    cv_folds : folds of "cv"; None (the default): 5 up to ``FIVE_FOLDS_MAX_ROWS`` rows, 3 above. 5 folds
+        led 3 on those datasets (all under 900 training rows) at 60 s and 300 s (60 pairs, 0.8688 vs 0.8643
+        mean accuracy, Wilcoxon p = 0.098); on larger data they cost 5/3 of the time per configuration
+        untested (the first network result at 3000 rows: 5.3 s instead of 3.6 s).
     threads_per_worker : torch threads of each evaluation.
     eval_time_limit : seconds per evaluation (None: only the search deadline).
     max_iterations : stop after this many BOHB brackets (None: use the whole time limit).
@@ -101,7 +105,7 @@ class AutoDLClassifier(ClassifierMixin, BaseEstimator):
 
     def __init__(self, time_limit=60, n_workers=1, memory_limit=None, seed=0, device="auto", min_budget=None,
                  max_budget=None, eta=3, max_rungs=5, cycles=2.0, run_dir=None, validation="auto", val_fraction=0.33,
-                 cv_folds=5, threads_per_worker=1, eval_time_limit=None, max_iterations=None, initial_configs=None,
+                 cv_folds=None, threads_per_worker=1, eval_time_limit=None, max_iterations=None, initial_configs=None,
                  patience=None, keep_models=20, record_gradients=True, host="127.0.0.1", nic_name=None,
                  portfolio=True, portfolio_path=None, traditional=True, ensemble=True, ensemble_size=50,
                  ensemble_nbest=20):
@@ -145,7 +149,7 @@ class AutoDLClassifier(ClassifierMixin, BaseEstimator):
             raise ValueError(f"validation must be 'holdout', 'cv' or 'auto', got {self.validation!r}")
         if self.validation in ("holdout", "auto") and not 0 < self.val_fraction < 1:   # auto: on large data
             raise ValueError(f"val_fraction must be in (0, 1), got {self.val_fraction}")
-        if self.validation in ("cv", "auto") and int(self.cv_folds) < 2:
+        if self.validation in ("cv", "auto") and self.cv_folds is not None and int(self.cv_folds) < 2:
             raise ValueError(f"cv_folds must be >= 2, got {self.cv_folds}")
         if (self.min_budget is None) != (self.max_budget is None):
             raise ValueError(f"give both min_budget and max_budget, or neither (budgets planned from the time), got "
@@ -168,8 +172,9 @@ class AutoDLClassifier(ClassifierMixin, BaseEstimator):
         if validation == "holdout":
             train, val = holdout(y_codes, test_size=self.val_fraction, seed=self.seed)
             return [(np.sort(train), np.sort(val))]
-        # "auto" on a handful of rows: as many folds as rows (an explicit "cv" was checked in fit)
-        return kfold(y_codes, min(int(self.cv_folds), len(y_codes)), seed=self.seed)
+        folds = self.cv_folds if self.cv_folds is not None else 5 if len(y_codes) <= FIVE_FOLDS_MAX_ROWS else 3
+        # a handful of rows: as many folds as rows (an explicit cv_folds with "cv" was checked in fit)
+        return kfold(y_codes, min(int(folds), len(y_codes)), seed=self.seed)
 
     def fit(self, X, y):
         started = time.time()
@@ -181,7 +186,7 @@ class AutoDLClassifier(ClassifierMixin, BaseEstimator):
             initial_configs += load_portfolio(self.portfolio_path)
         if len(y) < 4:
             raise ValueError(f"X has {len(y)} rows: autodl needs at least 4 to hold out validation data")
-        if self.validation == "cv" and len(y) < int(self.cv_folds):
+        if self.validation == "cv" and self.cv_folds is not None and len(y) < int(self.cv_folds):
             raise ValueError(f"X has {len(y)} rows, fewer than cv_folds={self.cv_folds}: lower cv_folds or use "
                              f"validation='holdout'")
         temporary = self.run_dir is None

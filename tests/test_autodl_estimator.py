@@ -59,8 +59,8 @@ def test_auto_validation_cross_validates_small_data_and_holds_out_on_large(monke
     small, large = model._splits(np.arange(100) % 2), model._splits(np.arange(101) % 2)
     assert len(small) == 4 and sorted(np.concatenate([val for _, val in small]).tolist()) == list(range(100))
     assert len(large) == 1 and abs(len(large[0][1]) - 101 * model.val_fraction) < 1.5
-    tiny = AutoDLClassifier()._splits(np.array([0, 1, 0, 1]))   # fewer rows than the default 5 folds
-    assert len(tiny) == 4 and sorted(np.concatenate([val for _, val in tiny]).tolist()) == [0, 1, 2, 3]
+    default = AutoDLClassifier(validation="cv")   # cv_folds=None: 5 folds on small data, 3 above, <= rows
+    assert [len(default._splits(np.arange(rows) % 2)) for rows in (4, 1000, 1001)] == [4, 5, 3]
 
 
 def test_mixed_data_two_workers_string_labels_within_time_limit(tmp_path):
