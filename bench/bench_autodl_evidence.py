@@ -16,62 +16,12 @@ Prints per-budget mean ranks (fold accuracies averaged per dataset, ties average
 p-value, and the ensemble-vs-best-single comparison; ``--figures DIR`` also draws each budget's
 critical-difference diagram (the report's, Nemenyi at alpha = 0.05) into ``DIR/<budget>s/``.
 
-Last measured (2026-12-02; 1 core per job, two jobs side by side on a 2-core machine) with the portfolio
-that ships (180 s searches on all 31 meta-train datasets). 60 s, 15 meta-train datasets x 2 folds (bupa,
-ecoli1, glass1, haberman, heart, new-thyroid1, page-blocks0, saheart, abalone9-18, banana, breast,
-cleveland-0_vs_4, dermatology-6, flare-F, hayes-roth), measured again with every row committed
-(``--summary-only`` reprints the table; ``bench/evidence/figures/60s/cd_diagram.svg`` is its diagram), 0
-failed jobs, with autodl's current default (5-fold CV up to 1000 rows, which covers every CV dataset here;
-its rows are the 5-fold arm of the CV-folds experiment below): mean rank autodl 2.90, AutoGluon 3.23,
-auto-sklearn 3.30, random forest 4.13, FLAML 4.30, auto-sklearn 2.0 4.60, H2O 5.53; Friedman p = 0.0065;
-Nemenyi CD = 2.33, so autodl differs significantly from H2O only; mean accuracy autodl 0.8700, AutoGluon
-0.8625, auto-sklearn 0.8616. With the earlier 3-fold default autodl ranked first too (2.83 with the default
-arm of the learners experiment below, 0.8692; 2.97 with the 3-fold arm of the CV-folds experiment, 0.8669);
-the rivals' rows were measured right after the learners experiment. The first 60 s measurement (its rows are
-lost: rivals 2026-12-01, autodl 0.8650) had autodl third (AutoGluon 3.27, auto-sklearn 3.30, autodl 3.33,
-FLAML 4.07, random forest 4.27, auto-sklearn 2.0 4.53, H2O 5.23; p = 0.049): the order of the first three is
-within run-to-run noise. In that run, against the previous portfolio (20 of 31 datasets searched for 60 s)
-on the same folds: 0.8650 vs 0.8671, better on 7 folds, equal on 15, worse on 8. autodl's ensemble vs its
-best single learner at 60 s: 0.8700 vs 0.8596 (better on 14 folds, equal on 10, worse on 6; 3-fold: 0.8692
-vs 0.8645, and 0.8650 vs 0.8665 in the first run). autodl's validation="auto" (CV up to 5000 rows, then with
-3 folds) was chosen against holdout on these datasets (head to head 1.43 vs 1.57), so that choice is
-in-sample, as is the number of folds. 300 s with 3-fold autodl, the same 15 datasets x 2 folds, 0 failed
-jobs: mean rank auto-sklearn 2.0 2.70, autodl 3.70, auto-sklearn 3.83, AutoGluon 3.83, FLAML 4.30, random
-forest 4.76, H2O 4.87; Friedman p = 0.11 (from the mean ranks, without scipy's tie correction, which lowers
-p: 0.32 against 0.28 on the first 13 datasets); mean accuracy auto-sklearn 2.0 0.8706, auto-sklearn 0.8688,
-autodl 0.8649. These combine the 13 datasets measured first (mean rank auto-sklearn 2.0 2.81, auto-sklearn
-3.69, autodl 3.73, AutoGluon 4.23, FLAML 4.31, H2O 4.54, random forest 4.69; p = 0.28) with new-thyroid1 and
-saheart, measured last; ranks are per dataset, so the 15-dataset means are the 13-dataset means (rounded to
-0.01) weighted with the 2 new datasets' ranks. autodl's ensemble vs its best single learner, 30 folds:
-0.8649 vs 0.8630 (better on 10 folds, equal on 14, worse on 6); on breast and bupa (221-276 validation rows)
-the ensemble lost 2-11 points to the best single learner on 3 of their 4 folds (``bench_autodl_ensemble.py``
-measures the selection variants). The goal (mean rank 1 at 60 s and 300 s over >= 15 datasets) is met at 60
-s in the second measurement (not significantly: the first had autodl third), and not at 300 s, where autodl
-is second. The committed rows (``bench/evidence/evidence.jsonl``) are the rivals' second 60 s measurement,
-their 300 s rows from new-thyroid1 and saheart on (and abalone9-18, 2026-12-03), and autodl's 5-fold rows at
-both budgets on all 15 datasets (copied from the CV-folds files, framework renamed ``autodl``); the rows
-behind the earlier figures were kept outside the repository and are lost, so those figures stand as recorded
-here. On the 3 datasets with every 300 s row, autodl (5-fold) ranks 3.33 (AutoGluon 2.50, FLAML 3.00,
-auto-sklearn 2.0 3.83; Friedman p = 0.49); the rivals' 300 s rows for the other 12 datasets (144 jobs, about
-6.5 h at two side by side) are still to be measured, and ``--budgets 300`` runs only those. More folds for
-small data, autodl's 3-fold default against ``--variant 'autodl_cv5={"cv_folds": 5}'`` on the 15 datasets x
-2 folds (2026-12-02; rows in ``bench/evidence/cv_folds_60s.jsonl`` and ``cv_folds_300s.jsonl``, the two arms
-side by side): at 60 s 0.8700 vs 0.8669 (3-fold; 0.8650 in the earlier 60 s run: the run-to-run spread),
-better on 10 folds, equal on 11, worse on 9, Wilcoxon p = 0.49; at 300 s 0.8675 vs 0.8617, better on 11,
-equal on 17, worse on 2, p = 0.10; both budgets pooled (60 pairs) 0.8688 vs 0.8643, 21/28/11, p = 0.098. At
-300 s the 3-fold ensemble trailed its own best single learner (0.8617 vs 0.8638; 5-fold 0.8675 vs 0.8654)
-and fell below autodl's 60 s result on the first 10 datasets (0.8628 vs 0.8715 for the learners experiment's
-default arm, worse on 8 folds, better on 2, p = 0.022; vs 0.8671 for the CV-folds 3-fold arm, p = 0.13),
-while 5 folds held (0.8698 vs 0.8722). By a rule written down before the last 5 datasets' 300 s rows existed
-(5-fold mean ahead at 300 s and pooled p < 0.10), 5 folds became the default (2026-12-03) up to 1000 rows:
-the CV datasets here have at most 853 training rows, and at 3000 rows 5 folds put the first network result
-at 5.3 s instead of 3.6 s (``bench_autodl_resources.py``), over the 5 s goal, so 3 folds stay above 1000
-rows. Logistic regression and an RBF SVM as two more traditional learners, autodl against ``--variant
-'autodl_linsvm={"traditional": ["lightgbm", "knn", "logistic_regression", "svm", "random_forest",
-"extra_trees", "catboost"]}'`` at 60 s on the same 15 datasets x 2 folds (2026-12-02, rows in
-``bench/evidence/learners_60s.jsonl``): mean accuracy 0.8703 vs 0.8692, better on 8 folds, equal on 14,
-worse on 8; Wilcoxon p = 0.78; mean rank 1.50 each. So the default learners stay; the two remain an option
-(``traditional=[...]``).
+What was measured, with the tables, the experiments behind autodl's defaults and the run-to-run spread, is in
+``bench/evidence/README.md``; the rows behind it are committed in ``bench/evidence/``. In short (2026-12-03;
+15 meta-train datasets x 2 folds, two 1-core jobs side by side on 2 cores): at 60 s autodl ranks first (2.90,
+then AutoGluon 3.23 and auto-sklearn 3.30; Friedman p = 0.0065, autodl significantly ahead of H2O only); at
+300 s the rivals' rows cover only some of the datasets so far.
+
 Results go to ``--out`` (JSON lines; by default ``bench/evidence/evidence.jsonl``, the committed rows,
 so ``--summary-only`` reprints their tables) and are reused on a rerun. Stop a run
 with Ctrl-C or SIGTERM to this script: its running jobs (their whole process trees) are ended and
@@ -103,6 +53,9 @@ REPO = Path(__file__).resolve().parents[1]
 SUITE = REPO.parent / "shared" / "datasets" / "metatrain" / "suite.yaml"
 MATRIX = REPO / "autodl" / "portfolio" / "portfolio_matrix.json"
 RECORDS = REPO / "bench" / "evidence" / "evidence.jsonl"   # the committed rows (see the docstring)
+# the datasets of the committed rows (bench/evidence/README.md), the default of --datasets
+EVIDENCE_DATASETS = ("abalone9-18,banana,breast,bupa,cleveland-0_vs_4,dermatology-6,ecoli1,flare-F,glass1,haberman,"
+                     "hayes-roth,heart,new-thyroid1,page-blocks0,saheart")
 STOP = threading.Event()   # set by Ctrl-C or SIGTERM: running jobs are ended and leave no row, so a rerun redoes them
 
 
@@ -248,7 +201,9 @@ def cd_figure(scores: pd.DataFrame, ranks: pd.Series, test, budget: int, folds: 
 def add_run_arguments(parser: argparse.ArgumentParser) -> None:
     """Which runs: --suite, --datasets, --folds, --memory (shared with bench_autodl_ensemble.py)."""
     parser.add_argument("--suite", type=Path, default=SUITE)
-    parser.add_argument("--datasets", default="15", help="a count (the first N of the suite) or names, comma-separated")
+    parser.add_argument("--datasets", default=EVIDENCE_DATASETS,
+                        help="a count (the first N of the suite) or names, comma-separated (default: the 15 of the "
+                        "committed rows)")
     parser.add_argument("--folds", default="0,1")
     parser.add_argument("--memory", type=int, default=4000)
 
