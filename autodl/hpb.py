@@ -15,6 +15,9 @@ import serpent
 
 # hpbandster 0.7.4 calls ConfigSpace APIs deprecated in 1.x (get_dictionary, ...) on every sample
 warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"hpbandster\.")
+# statsmodels 0.15 warns on every KDEMultivariate made without rng= that its default generator will change;
+# BOHB's KDEs (bw="normal_reference") draw no random numbers, so the change cannot touch them
+warnings.filterwarnings("ignore", message="After 0.17 or January 2028", category=FutureWarning)
 
 
 def _serialize_numpy_scalar(obj, serializer, out, level):

@@ -1,5 +1,7 @@
 """BOHB through hpbandster: the serializer fix, evaluation limits, parallel workers, crashes."""
 import json
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -21,6 +23,18 @@ def test_serpent_round_trips_numpy_scalars_after_the_fix():
     hpb.install_numpy_serializer()
     values = serpent.loads(serpent.dumps({"budget": np.float64(12.5), "choice": np.str_("adam"), "n": np.int64(3)}))
     assert values == {"budget": 12.5, "choice": "adam", "n": 3}
+
+
+def test_bohbs_kdes_draw_no_random_numbers_and_statsmodels_rng_warning_is_silenced():
+    """BOHB's KDEs as hpbandster builds them: no warning printed into every search's log, and no draw from
+    numpy's global generator (which is why statsmodels' coming change of default generator cannot touch them)."""
+    code = ("import warnings; warnings.simplefilter('error', FutureWarning); from autodl import hpb; "
+            "import numpy as np, statsmodels.api as sm; np.random.seed(0); data = np.random.rand(20, 2); "
+            "state = np.random.get_state()[1].copy(); "
+            "sm.nonparametric.KDEMultivariate(data=data, var_type='cc', bw='normal_reference'); "
+            "assert (np.random.get_state()[1] == state).all()")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr[-2000:]
 
 
 @pytest.mark.timeout(90)
