@@ -82,9 +82,10 @@ class AutoDLClassifier(ClassifierMixin, BaseEstimator):
         (``bench/bench_autodl_evidence.py``: 15 datasets x 2 folds at 60 s, mean rank of "auto" ahead of
         "holdout").
     cv_folds : folds of "cv"; None (the default): 5 up to ``FIVE_FOLDS_MAX_ROWS`` rows, 3 above. 5 folds
-        led 3 on those datasets (all under 900 training rows) at 60 s and 300 s (60 pairs, 0.8688 vs 0.8643
-        mean accuracy, Wilcoxon p = 0.098); larger data were not tested, and there 5 folds cost 5/3 of the
-        time per configuration (the first network result at 3000 rows: 5.3 s instead of 3.6 s).
+        led 3 on those datasets at 60 s and 300 s (60 pairs, 0.8688 vs 0.8643 mean accuracy, Wilcoxon
+        p = 0.098), on the 13 with under 900 training rows (0.8580 vs 0.8531); on the two with about 4300 it
+        made no difference (4 better, 3 worse), and above 1000 rows 5 folds cost 5/3 of the time per
+        configuration (the first network result at 3000 rows: 5.3 s instead of 3.6 s).
     threads_per_worker : torch threads of each evaluation.
     eval_time_limit : seconds per evaluation (None: only the search deadline).
     max_iterations : stop after this many BOHB brackets (None: use the whole time limit).

@@ -18,8 +18,8 @@ critical-difference diagram (the report's, Nemenyi at alpha = 0.05) into ``DIR/<
 
 What was measured, with the tables, the experiments behind autodl's defaults and the run-to-run spread, is in
 ``bench/evidence/README.md``; the rows behind it are committed in ``bench/evidence/``. In short (2026-12-03;
-15 meta-train datasets x 2 folds, two 1-core jobs side by side on 2 cores): at 60 s autodl ranks first (2.90,
-then AutoGluon 3.23 and auto-sklearn 3.30; Friedman p = 0.0065, autodl significantly ahead of H2O only); at
+15 meta-train datasets x 2 folds, two 1-core jobs side by side on 2 cores): at 60 s autodl ranks first (2.77,
+then AutoGluon 3.23 and auto-sklearn 3.37; Friedman p = 0.0046, autodl significantly ahead of H2O only); at
 300 s the rivals' rows cover only some of the datasets so far.
 
 Results go to ``--out`` (JSON lines; by default ``bench/evidence/evidence.jsonl``, the committed rows,
