@@ -5,6 +5,11 @@ each of its autodl runs) and ``bench_autodl_ensemble.py`` (which studies them). 
 ``autodl.ensemble.EnsembleBuilder.pool()`` selects from at the end of a fit: the ``nbest`` best
 candidates (validation error, then cross-entropy, then larger budget) whose model is on disk and
 whose validation predictions are finite.
+
+Besides the selection rules, two variants change the pool itself (the traditional learners' models are never
+pruned, so they are all on disk): ``traditional_kept`` selects (by error) from the pool plus every traditional
+learner that is not in it, ``traditional_only`` from the traditional learners alone. ``pool_traditional`` counts
+the traditional learners in the pool, ``traditional`` all of them.
 """
 from __future__ import annotations
 
@@ -43,10 +48,9 @@ def checked_selection(predictions, labels, size: int = 50, seed: int = 0) -> np.
     return ensemble_selection(probas, labels, size)
 
 
-def read_pool(run_dir: Path, nbest: int):
-    """The run's final pool, best first, with each candidate's validation predictions on the validated rows.
-
-    Returns ``(pool, predictions, labels, classes)``."""
+def read_candidates(run_dir: Path):
+    """Every usable candidate of the run (model on disk, finite predictions), best first, with its validation
+    predictions on the validated rows. Returns ``(candidates, predictions, labels, classes)``."""
     from autodl.ensemble import Candidate   # its rank_key is the order EnsembleBuilder.pool() uses
     from autodl.search_data import read_search_data
 
@@ -70,29 +74,51 @@ def read_pool(run_dir: Path, nbest: int):
             predictions = np.load(candidate.predictions_path)[rows]
             if np.isfinite(predictions).all():
                 usable.append((candidate, predictions))
-    usable = sorted(usable, key=lambda pair: pair[0].rank_key())[:nbest]
+    usable = sorted(usable, key=lambda pair: pair[0].rank_key())
     return [c for c, _ in usable], [p for _, p in usable], data["y_codes"][rows], data["classes"]
 
 
+def read_pool(run_dir: Path, nbest: int):
+    """The run's final pool (the ``nbest`` best candidates), as ``read_candidates`` returns them."""
+    candidates, predictions, labels, classes = read_candidates(run_dir)
+    return candidates[:nbest], predictions[:nbest], labels, classes
+
+
 def score_variants(run_dir: Path, X_test: pd.DataFrame, truth: np.ndarray, nbest: int = 20, size: int = 50) -> dict:
-    """Test accuracy of each selection variant on the run's final pool (``best_single``: the pool's first)."""
+    """Test accuracy of each variant on the run's final pool (``best_single``: the pool's first)."""
     from autodl.ensemble import ensemble_selection
 
-    pool, val, labels, classes = read_pool(run_dir, nbest)
-    if not pool:
+    candidates, val, labels, classes = read_candidates(run_dir)
+    if not candidates:
         return {"pool": 0}
-    test = []
-    for candidate in pool:
-        with open(candidate.model_path, "rb") as fh:
+    pool = list(range(min(nbest, len(candidates))))
+    traditional = [i for i, c in enumerate(candidates) if c.kind == "traditional"]
+    pools = {name: pool for name in [*VARIANTS, "checked", "best_single"]}
+    pools["traditional_kept"] = pool + [i for i in traditional if i not in pool]
+    if traditional:
+        pools["traditional_only"] = traditional
+    needed = sorted(set().union(*pools.values()))
+    test = {}
+    for i in needed:
+        with open(candidates[i].model_path, "rb") as fh:
             pipelines = pickle.load(fh)
-        test.append(np.mean([p.predict_proba(X_test) for p in pipelines], axis=0))
-    weights = {name: ensemble_selection(val, labels, size, **options) for name, options in VARIANTS.items()}
-    weights["checked"] = checked_selection(val, labels, size)
+        test[i] = np.mean([p.predict_proba(X_test) for p in pipelines], axis=0)
+
+    def select(members: list[int], **options) -> np.ndarray:
+        return ensemble_selection([val[i] for i in members], labels, size, **options)
+
+    weights = {name: select(pool, **options) for name, options in VARIANTS.items()}
+    weights["checked"] = checked_selection([val[i] for i in pool], labels, size)
     weights["best_single"] = np.eye(len(pool))[0]
-    accuracy = {name: float((np.asarray(classes)[np.tensordot(w, np.stack(test), axes=1).argmax(axis=1)].astype(str)
-                             == truth).mean()) for name, w in weights.items()}
+    weights.update({name: select(pools[name]) for name in ("traditional_kept", "traditional_only") if name in pools})
+    accuracy = {}
+    for name, w in weights.items():
+        proba = np.tensordot(w, np.stack([test[i] for i in pools[name]]), axes=1)
+        accuracy[name] = float((np.asarray(classes)[proba.argmax(axis=1)].astype(str) == truth).mean())
     chosen = {m["tag"]: m["weight"] for m in json.loads((run_dir / "ensemble.json").read_text())["members"]}
-    mine = {c.tag: float(w) for c, w in zip(pool, weights["error"]) if w > 0}
+    mine = {candidates[i].tag: float(w) for i, w in zip(pool, weights["error"]) if w > 0}
     reproduced = chosen.keys() == mine.keys() and all(abs(chosen[t] - mine[t]) < 1e-9 for t in mine)
     return {"pool": len(pool), "val_rows": len(labels), "accuracy": accuracy, "reproduced": bool(reproduced),
-            "best_single_tag": pool[0].tag, "best_single_val_loss": pool[0].loss}
+            "best_single_tag": candidates[0].tag, "best_single_val_loss": candidates[0].loss,
+            "pool_traditional": sum(i in traditional for i in pool), "traditional": len(traditional),
+            "on_disk": len(candidates)}

@@ -15,9 +15,12 @@ weighted members predict the fold's test rows:
                      on the other half than the single best candidate of the first half (both ways
                      round): then the best single candidate (``autodl_pool.checked_selection``)
     best_single      the pool's best candidate alone
+    traditional_kept error, on the pool plus every traditional learner not in it (at long budgets many
+                     network evaluations can push them out of the ``ensemble_nbest`` best)
+    traditional_only error, on the traditional learners alone (what the networks add)
 
 Every variant scores the same fitted models on the same test rows, so differences come from the
-selection alone. Last measured (2026-12-02; 60 s, 1 core per job, two jobs side by side, the 15
+selection (or the pool) alone. Last measured (2026-12-02; 60 s, 1 core per job, two jobs side by side, the 15
 meta-train datasets x 2 folds of the evidence, run twice: 60 runs): mean test accuracy error 0.8644,
 cross_entropy 0.8633, error_no_init 0.8622, best_single 0.8675 (better than error on 18 runs, equal on
 25, worse on 17; Wilcoxon p = 0.32); checked (second 30 runs only) 0.8645 vs error 0.8634 (better on 2,
