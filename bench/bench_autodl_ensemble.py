@@ -76,7 +76,8 @@ def summary(records: list[dict]) -> None:
         diff = table[name] - table["error"]
         print(f"  {name:14s} {table[name].mean():.4f}   vs error: better on {(diff > 0).sum()}, "
               f"equal on {(diff == 0).sum()}, worse on {(diff < 0).sum()}")
-    print(f"error variant equals the run's own ensemble on {sum(r['reproduced'] for r in scored)} of {len(scored)} runs")
+    reproduced = sum(r["reproduced"] for r in scored)
+    print(f"error variant equals the run's own ensemble on {reproduced} of {len(scored)} runs")
 
 
 def main() -> None:
