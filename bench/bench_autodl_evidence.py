@@ -20,7 +20,8 @@ What was measured, with the tables, the experiments behind autodl's defaults and
 ``bench/evidence/README.md``; the rows behind it are committed in ``bench/evidence/``. In short (2026-12-03;
 15 meta-train datasets x 2 folds, two 1-core jobs side by side on 2 cores): at 60 s autodl ranks first (2.77,
 then AutoGluon 3.23 and auto-sklearn 3.37; Friedman p = 0.0046, autodl significantly ahead of H2O only); at
-300 s the rivals' rows cover only some of the datasets so far.
+300 s the rivals' rows cover 6 of the 15 datasets so far (there autodl ranks 3.92, behind AutoGluon
+and auto-sklearn 2.0).
 
 Results go to ``--out`` (JSON lines; by default ``bench/evidence/evidence.jsonl``, the committed rows,
 so ``--summary-only`` reprints their tables) and are reused on a rerun. Stop a run
