@@ -78,12 +78,6 @@ def read_candidates(run_dir: Path):
     return [c for c, _ in usable], [p for _, p in usable], data["y_codes"][rows], data["classes"]
 
 
-def read_pool(run_dir: Path, nbest: int):
-    """The run's final pool (the ``nbest`` best candidates), as ``read_candidates`` returns them."""
-    candidates, predictions, labels, classes = read_candidates(run_dir)
-    return candidates[:nbest], predictions[:nbest], labels, classes
-
-
 def score_variants(run_dir: Path, X_test: pd.DataFrame, truth: np.ndarray, nbest: int = 20, size: int = 50) -> dict:
     """Test accuracy of each variant on the run's final pool (``best_single``: the pool's first)."""
     from autodl.ensemble import ensemble_selection
