@@ -100,7 +100,7 @@ class AutoDLClassifier(ClassifierMixin, BaseEstimator):
         per-evaluation limits) for the ensemble pool; or a list of names from ``autodl.traditional.LEARNERS``
         (which adds logistic regression and an RBF SVM), trained in the order given; False: none.
     ensemble : predict with a Caruana ensemble (``ensemble_size`` members with replacement, chosen from
-        the ``ensemble_nbest`` best candidates of all budgets and the traditional learners); when off,
+        the ``ensemble_nbest`` best candidates of all budgets and every traditional learner); when off,
         the best single model of that pool predicts.
     """
 

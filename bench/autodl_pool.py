@@ -2,14 +2,15 @@
 
 Shared by ``bench_autodl_evidence.py`` (which records the variants, and the best single learner, on
 each of its autodl runs) and ``bench_autodl_ensemble.py`` (which studies them). The pool is what
-``autodl.ensemble.EnsembleBuilder.pool()`` selects from at the end of a fit: the ``nbest`` best
-candidates (validation error, then cross-entropy, then larger budget) whose model is on disk and
-whose validation predictions are finite.
+``autodl.ensemble.EnsembleBuilder.pool()`` selects from at the end of a fit (``autodl.ensemble.select_pool``):
+the ``nbest`` best candidates (validation error, then cross-entropy, then larger budget) and every traditional
+learner outside them, of those whose model is on disk and whose validation predictions are finite.
 
-Besides the selection rules, two variants change the pool itself (the traditional learners' models are never
-pruned, so they are all on disk): ``traditional_kept`` selects (by error) from the pool plus every traditional
-learner that is not in it, ``traditional_only`` from the traditional learners alone. ``pool_traditional`` counts
-the traditional learners in the pool, ``traditional`` all of them.
+Two variants change the pool itself: ``nbest_only`` selects (by error) from the ``nbest`` best alone (autodl's
+pool before 2026-12-03, when traditional learners could be pushed out of it; the rows of
+``bench/evidence/pool_300s.jsonl`` call today's pool ``traditional_kept`` and that one ``error``),
+``traditional_only`` from the traditional learners alone. ``pool_traditional`` counts the traditional learners
+among the ``nbest`` best, ``traditional`` all of them.
 """
 from __future__ import annotations
 
@@ -80,15 +81,16 @@ def read_candidates(run_dir: Path):
 
 def score_variants(run_dir: Path, X_test: pd.DataFrame, truth: np.ndarray, nbest: int = 20, size: int = 50) -> dict:
     """Test accuracy of each variant on the run's final pool (``best_single``: the pool's first)."""
-    from autodl.ensemble import ensemble_selection
+    from autodl.ensemble import ensemble_selection, select_pool
 
     candidates, val, labels, classes = read_candidates(run_dir)
     if not candidates:
         return {"pool": 0}
-    pool = list(range(min(nbest, len(candidates))))
+    in_pool = {c.tag for c in select_pool(candidates, nbest)}
+    pool = [i for i, c in enumerate(candidates) if c.tag in in_pool]      # candidates are sorted as select_pool
     traditional = [i for i, c in enumerate(candidates) if c.kind == "traditional"]
     pools = {name: pool for name in [*VARIANTS, "checked", "best_single"]}
-    pools["traditional_kept"] = pool + [i for i in traditional if i not in pool]
+    pools["nbest_only"] = list(range(min(nbest, len(candidates))))
     if traditional:
         pools["traditional_only"] = traditional
     needed = sorted(set().union(*pools.values()))
@@ -104,7 +106,7 @@ def score_variants(run_dir: Path, X_test: pd.DataFrame, truth: np.ndarray, nbest
     weights = {name: select(pool, **options) for name, options in VARIANTS.items()}
     weights["checked"] = checked_selection([val[i] for i in pool], labels, size)
     weights["best_single"] = np.eye(len(pool))[0]
-    weights.update({name: select(pools[name]) for name in ("traditional_kept", "traditional_only") if name in pools})
+    weights.update({name: select(pools[name]) for name in ("nbest_only", "traditional_only") if name in pools})
     accuracy = {}
     for name, w in weights.items():
         proba = np.tensordot(w, np.stack([test[i] for i in pools[name]]), axes=1)
@@ -114,5 +116,5 @@ def score_variants(run_dir: Path, X_test: pd.DataFrame, truth: np.ndarray, nbest
     reproduced = chosen.keys() == mine.keys() and all(abs(chosen[t] - mine[t]) < 1e-9 for t in mine)
     return {"pool": len(pool), "val_rows": len(labels), "accuracy": accuracy, "reproduced": bool(reproduced),
             "best_single_tag": candidates[0].tag, "best_single_val_loss": candidates[0].loss,
-            "pool_traditional": sum(i in traditional for i in pool), "traditional": len(traditional),
+            "pool_traditional": sum(i in traditional for i in pools["nbest_only"]), "traditional": len(traditional),
             "on_disk": len(candidates)}

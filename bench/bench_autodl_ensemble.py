@@ -3,8 +3,8 @@
 For each dataset of the meta-train pool and each fold, one autodl job runs through the harness's
 adapter exactly as in ``bench_autodl_evidence.py`` (1 core, leave-one-dataset-out portfolio,
 stratified 5-fold split). Then, on that run's final candidate pool
-(the ``ensemble_nbest`` best candidates whose models are on disk: what ``EnsembleBuilder`` selects
-from at the end), each variant below picks its weights from the validation predictions, and the
+(what ``EnsembleBuilder`` selects from at the end: ``autodl.ensemble.select_pool`` over the candidates whose
+models are on disk), each variant below picks its weights from the validation predictions, and the
 weighted members predict the fold's test rows:
 
     error            what autodl does: Caruana's greedy selection with replacement on validation
@@ -15,8 +15,8 @@ weighted members predict the fold's test rows:
                      on the other half than the single best candidate of the first half (both ways
                      round): then the best single candidate (``autodl_pool.checked_selection``)
     best_single      the pool's best candidate alone
-    traditional_kept error, on the pool plus every traditional learner not in it (at long budgets many
-                     network evaluations can push them out of the ``ensemble_nbest`` best)
+    nbest_only       error, on the ``ensemble_nbest`` best alone (the pool before 2026-12-03: at long
+                     budgets network evaluations pushed traditional learners out of it)
     traditional_only error, on the traditional learners alone (what the networks add)
 
 Every variant scores the same fitted models on the same test rows, so differences come from the

@@ -4,7 +4,7 @@ import json
 import numpy as np
 import pytest
 
-from autodl.ensemble import Candidate, EnsembleBuilder, ensemble_selection
+from autodl.ensemble import Candidate, EnsembleBuilder, ensemble_selection, select_pool
 
 
 def onehot(pred, k, confidence=0.8):
@@ -105,3 +105,22 @@ def test_builder_uses_only_the_nbest_candidates_and_logs_each_rebuild(tmp_path):
     # a candidate whose model was pruned from disk cannot join any more
     (tmp_path / "c0.pkl").unlink()
     assert [c.tag for c in builder.pool()] == ["c1", "c2"]
+
+
+def test_traditional_learners_stay_in_the_pool_when_networks_fill_the_nbest_places(tmp_path):
+    labels = np.repeat([0, 1], 15)
+    rows = np.arange(30)
+    candidates = []
+    for i, kind in enumerate(["network", "network", "traditional", "network", "traditional"]):
+        pred = labels.copy()
+        pred[:i + 1] = 1 - pred[:i + 1]                          # candidate i makes i + 1 errors
+        np.save(tmp_path / f"c{i}.npy", onehot(pred, 2))
+        (tmp_path / f"c{i}.pkl").write_bytes(b"model")
+        candidates.append(Candidate(f"c{i}", kind, kind, (i + 1) / 30, 0.5, 12.5 if kind == "network" else 0.0,
+                                    str(tmp_path / f"c{i}.npy"), str(tmp_path / f"c{i}.pkl")))
+    builder = EnsembleBuilder(tmp_path, labels, rows, size=5, nbest=2)
+    for candidate in reversed(candidates):
+        builder.add(candidate)
+    # the two best (networks), then the learners pushed out of the nbest, best first; the third network is not
+    assert [c.tag for c in builder.pool()] == ["c0", "c1", "c2", "c4"]
+    assert [c.tag for c in select_pool(candidates[::-1], nbest=4)] == ["c0", "c1", "c2", "c3", "c4"]
