@@ -19,25 +19,15 @@ weighted members predict the fold's test rows:
                      budgets network evaluations pushed traditional learners out of it)
     traditional_only error, on the traditional learners alone (what the networks add)
 
-Every variant scores the same fitted models on the same test rows, so differences come from the
-selection (or the pool) alone. Last measured (2026-12-02; 60 s, 1 core per job, two jobs side by side, the 15
-meta-train datasets x 2 folds of the evidence, run twice: 60 runs): mean test accuracy error 0.8644,
-cross_entropy 0.8633, error_no_init 0.8622, best_single 0.8675 (better than error on 18 runs, equal on
-25, worse on 17; Wilcoxon p = 0.32); checked (second 30 runs only) 0.8645 vs error 0.8634 (better on 2,
-equal on 27, worse on 1). On the 44 runs with fewer than 400 validation rows best_single leads error by
-0.46 points, on the 16 larger ones error leads by 0.16: no variant differs measurably at 60 s, so autodl
-keeps greedy selection on validation error. At 300 s the evidence recorded the variants on 17 runs (9
-datasets; 2026-12-02): error 0.8379, cross_entropy 0.8385, error_no_init 0.8376, best_single 0.8333
-(better than error on 4 runs, equal on 9, worse on 4): the lead that best_single had on the first 5 of
-those runs did not hold, so the default stays. Prints mean test accuracy per variant, wins/ties/losses
-against ``error``, and how many runs' ``error`` weights equal the ensemble the run itself chose
-(``ensemble.json``), which checks that the pool is read as autodl reads it. Results go to ``--out``
-(JSON lines, by default ``bench/evidence/ensemble_variants.jsonl``; a rerun reuses them; the rows behind
-the figures above were kept outside the repository and are lost). Ctrl-C or SIGTERM ends the running
-jobs, which write no row, and the same command resumes. ``--keep DIR`` keeps each run folder (mostly the
-pool's models: 147 MB for glass1 at 30 s), so that a later selection rule is scored on the same runs
-with a new ``--out`` and no new search. ``bench_autodl_evidence.py`` records the same variants on its
-own autodl runs; ``--from-evidence FILE --budget B`` summarises those::
+Every variant scores the same fitted models on the same test rows, so differences come from the selection (or
+the pool) alone. What was measured, and the decisions taken, are in ``bench/evidence/README.md``. Prints mean
+test accuracy per variant, wins/ties/losses against ``error``, and how many runs' ``error`` weights equal the
+ensemble the run itself chose (``ensemble.json``), which checks that the pool is read as autodl reads it.
+Results go to ``--out`` (JSON lines, by default ``bench/evidence/ensemble_variants.jsonl``; a rerun reuses
+them). Ctrl-C or SIGTERM ends the running jobs, which write no row, and the same command resumes.
+``--keep DIR`` keeps each run folder (mostly the pool's models: 147 MB for glass1 at 30 s), so that a later
+selection rule is scored on the same runs with a new ``--out`` and no new search. ``bench_autodl_evidence.py``
+records the same variants on its own autodl runs; ``--from-evidence FILE --budget B`` summarises those::
 
     .venv/bin/python bench/bench_autodl_ensemble.py --budget 60 --folds 0,1 --datasets 4 --out /tmp/ens.jsonl
 """
