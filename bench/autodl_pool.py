@@ -25,15 +25,17 @@ VARIANTS = {"error": {"objective": "error"}, "cross_entropy": {"objective": "cro
             "error_no_init": {"objective": "error", "sorted_init": False}}
 
 
-def checked_selection(predictions, labels, size: int = 50, seed: int = 0) -> np.ndarray:
+def checked_selection(predictions, labels, size: int | None = None, seed: int = 0) -> np.ndarray:
     """``ensemble_selection``, or the best single candidate where selection does not generalise on these rows.
 
     On a small validation set greedy selection can fit the rows' noise. So selection is run on each half of
     the rows (2-fold split) and scored on the other half, against the single candidate best on the first
     half; where the selected ensembles make more errors on the unseen halves than the single picks, the
-    candidate best on all rows takes all the weight."""
-    from autodl.ensemble import best_candidate, ensemble_selection
+    candidate best on all rows takes all the weight. ``size``: autodl's ensemble size unless given."""
+    from autodl.ensemble import ENSEMBLE_SIZE, best_candidate, ensemble_selection
     from autodl.splits import kfold
+
+    size = ENSEMBLE_SIZE if size is None else size
 
     probas = np.stack([np.asarray(p, dtype=np.float64) for p in predictions])
     labels = np.asarray(labels, dtype=np.int64)
@@ -79,9 +81,14 @@ def read_candidates(run_dir: Path):
     return [c for c, _ in usable], [p for _, p in usable], data["y_codes"][rows], data["classes"]
 
 
-def score_variants(run_dir: Path, X_test: pd.DataFrame, truth: np.ndarray, nbest: int = 20, size: int = 50) -> dict:
-    """Test accuracy of each variant on the run's final pool (``best_single``: the pool's first)."""
-    from autodl.ensemble import ensemble_selection, select_pool
+def score_variants(run_dir: Path, X_test: pd.DataFrame, truth: np.ndarray, nbest: int | None = None,
+                   size: int | None = None) -> dict:
+    """Test accuracy of each variant on the run's final pool (``best_single``: the pool's first).
+    ``nbest`` and ``size``: autodl's own (``ENSEMBLE_NBEST``, ``ENSEMBLE_SIZE``) unless given."""
+    from autodl.ensemble import ENSEMBLE_NBEST, ENSEMBLE_SIZE, ensemble_selection, select_pool
+
+    nbest = ENSEMBLE_NBEST if nbest is None else nbest
+    size = ENSEMBLE_SIZE if size is None else size
 
     candidates, val, labels, classes = read_candidates(run_dir)
     if not candidates:
