@@ -1,7 +1,8 @@
 """Traditional learners that join the ensemble pool (as in Auto-PyTorch Tabular).
 
 Fixed configurations: LightGBM, CatBoost, random forest (300 trees), extra trees (300 trees),
-k-nearest neighbours, logistic regression and an RBF support-vector machine. ``DEFAULT_LEARNERS``
+k-nearest neighbours, logistic regression and an RBF support-vector machine, and ``VARIANTS`` of some of
+them (LightGBM with extremely randomised splits or larger trees, forests split on entropy). ``DEFAULT_LEARNERS``
 are trained cheapest-to-land first (LightGBM first, so a gradient-boosting model is in the pool
 early); ``AutoDLClassifier(traditional=[...])`` picks others. They adapt to the data's size and the time
 left: a learner's configuration may carry ``max_seconds``, after which boosting stops adding
@@ -30,7 +31,15 @@ from autodl.data import TabularData, TabularEncoder, as_frame, resolve_encoding
 from autodl.preprocessing import Preprocessor
 
 # every learner; its index is part of the learner's config_id, so new ones are appended
-LEARNERS = ("lightgbm", "knn", "random_forest", "extra_trees", "catboost", "logistic_regression", "svm")
+LEARNERS = ("lightgbm", "knn", "random_forest", "extra_trees", "catboost", "logistic_regression", "svm",
+            "lightgbm_xt", "lightgbm_large", "random_forest_entropy", "extra_trees_entropy")
+# variants of a learner: its family's model with these settings changed (configurations of AutoGluon's
+# "default" hyperparameter set, as published there, not tuned on this project's data)
+VARIANTS = {"lightgbm_xt": ("lightgbm", {"extra_trees": True}),
+            "lightgbm_large": ("lightgbm", {"learning_rate": 0.03, "num_leaves": 128, "colsample_bytree": 0.9,
+                                            "min_child_samples": 3}),
+            "random_forest_entropy": ("random_forest", {"criterion": "entropy"}),
+            "extra_trees_entropy": ("extra_trees", {"criterion": "entropy"})}
 DEFAULT_LEARNERS = ("lightgbm", "knn", "random_forest", "extra_trees", "catboost")   # in the order they are trained
 TREES = 300                 # forests' trees (without a time cap)
 TREE_CHUNK = 25             # forests grow this many trees between looks at the clock
@@ -69,8 +78,16 @@ def learner_name(config_id) -> str | None:
     return None
 
 
+def family(name: str) -> str:
+    """The learner whose model and fitting a variant shares (the name itself for the others)."""
+    return VARIANTS[name][0] if name in VARIANTS else name
+
+
 def make_model(name: str, n_train: int, threads: int, seed: int):
     """The fixed configuration of each learner."""
+    if name in VARIANTS:
+        base, settings = VARIANTS[name]
+        return make_model(base, n_train, threads, seed).set_params(**settings)
     if name == "lightgbm":
         from lightgbm import LGBMClassifier
         return LGBMClassifier(n_estimators=300, learning_rate=0.05, num_leaves=31, min_child_samples=5,
@@ -104,7 +121,7 @@ def boosting_rows(name: str, n_rows: int, n_columns: int, max_seconds: float | N
     """Training rows of a boosting learner: all of them, unless its time share is too short to bin them
     (LightGBM takes ~15 s on one loaded core to bin 47000 x 784 before its first round) and still boost:
     then at most ``BOOSTING_CELLS_PER_SECOND`` cells per second of the share, and ``MIN_BOOSTING_ROWS``."""
-    if name not in ("lightgbm", "catboost") or max_seconds is None:
+    if family(name) not in ("lightgbm", "catboost") or max_seconds is None:
         return n_rows
     cells = float(max_seconds) * BOOSTING_CELLS_PER_SECOND
     return int(min(n_rows, max(MIN_BOOSTING_ROWS, cells // max(1, n_columns))))
@@ -113,6 +130,7 @@ def boosting_rows(name: str, n_rows: int, n_columns: int, max_seconds: float | N
 def fit_model(name: str, model, X: np.ndarray, y: np.ndarray, max_seconds: float | None, seed: int = 0):
     """Fit ``model``; with ``max_seconds``, stop adding rounds or trees once that time has passed."""
     ends = None if max_seconds is None else time.time() + float(max_seconds)
+    name = family(name)
     if name == "lightgbm" and ends is not None:
         return model.fit(X, y, callbacks=[_lightgbm_stop_at(ends)])
     if name == "catboost" and ends is not None:
@@ -170,6 +188,7 @@ class _CatBoostStopAt:
 
 def rounds_fitted(name: str, model) -> int | None:
     """Boosting rounds or trees in a fitted model (None for the others)."""
+    name = family(name)
     if name == "lightgbm":
         return int(model.booster_.current_iteration())
     if name == "catboost":

@@ -122,13 +122,14 @@ def test_core_slots_alternate_and_never_exceed_cores():
     assert many.max_in_use <= 2 and many.in_use == 0
 
 
-@pytest.mark.parametrize("name", ["lightgbm", "catboost", "random_forest", "extra_trees"])
+@pytest.mark.parametrize("name", ["lightgbm", "catboost", "random_forest", "extra_trees", "lightgbm_large",
+                                  "extra_trees_entropy"])
 def test_learners_stop_adding_rounds_at_their_time_cap(name):
     X, y = _data(600, 10)
     capped = train_learner({"learner": name, "max_seconds": 0.0}, X[:400], y[:400], X[400:], y[400:])
     full = train_learner({"learner": name}, X[:400], y[:400], X[400:], y[400:])
     assert rounds_fitted(name, capped.pipeline.model) < rounds_fitted(name, full.pipeline.model)
-    if name in ("random_forest", "extra_trees"):
+    if name.startswith(("random_forest", "extra_trees")):
         assert rounds_fitted(name, capped.pipeline.model) == TREE_CHUNK and rounds_fitted(name, full.pipeline.model) == TREES
     assert capped.val_proba.shape == (200, 2) and np.allclose(capped.val_proba.sum(axis=1), 1)
 

@@ -66,6 +66,16 @@ def test_a_training_split_with_one_class_still_predicts_all_classes():
     assert result.val_proba.shape == (10, 2) and np.allclose(result.val_proba.sum(axis=1), 1)
 
 
+def test_a_variant_is_its_familys_model_with_its_own_settings():
+    from autodl.traditional import VARIANTS, family, make_model
+
+    for name, (base, settings) in VARIANTS.items():
+        model, plain = make_model(name, 100, 1, 0), make_model(base, 100, 1, 0)
+        assert type(model) is type(plain) and family(name) == base and name in LEARNERS
+        own = {key: model.get_params()[key] for key in settings}
+        assert own == settings != {key: plain.get_params().get(key) for key in settings}
+
+
 def test_an_unknown_learner_is_refused():
     X, y = mixed_frame(20)
     with pytest.raises(ValueError, match="learner"):
