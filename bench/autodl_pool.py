@@ -25,6 +25,16 @@ VARIANTS = {"error": {"objective": "error"}, "cross_entropy": {"objective": "cro
             "error_no_init": {"objective": "error", "sorted_init": False}}
 
 
+def validated_rows(splits) -> np.ndarray:
+    """The rows a run's candidates have validation predictions for, in the order their arrays are read."""
+    return np.sort(np.concatenate([val for _, val in splits]))
+
+
+def accuracy_of(proba: np.ndarray, classes, truth: np.ndarray) -> float:
+    """Accuracy of the class with the highest probability against the test rows' labels (strings)."""
+    return float((np.asarray(classes)[np.argmax(proba, axis=1)].astype(str) == truth).mean())
+
+
 def checked_selection(predictions, labels, size: int | None = None, seed: int = 0) -> np.ndarray:
     """``ensemble_selection``, or the best single candidate where selection does not generalise on these rows.
 
@@ -58,7 +68,7 @@ def read_candidates(run_dir: Path):
     from autodl.search_data import read_search_data
 
     data = read_search_data(run_dir / "data.pkl", mmap=False)
-    rows = np.sort(np.concatenate([val for _, val in data["splits"]]))
+    rows = validated_rows(data["splits"])
     usable = []
     for name, kind in (("evaluations.jsonl", "network"), ("traditional.jsonl", "traditional")):
         path = run_dir / name
@@ -117,7 +127,7 @@ def score_variants(run_dir: Path, X_test: pd.DataFrame, truth: np.ndarray, nbest
     accuracy = {}
     for name, w in weights.items():
         proba = np.tensordot(w, np.stack([test[i] for i in pools[name]]), axes=1)
-        accuracy[name] = float((np.asarray(classes)[proba.argmax(axis=1)].astype(str) == truth).mean())
+        accuracy[name] = accuracy_of(proba, classes, truth)
     chosen = {m["tag"]: m["weight"] for m in json.loads((run_dir / "ensemble.json").read_text())["members"]}
     mine = {candidates[i].tag: float(w) for i, w in zip(pool, weights["error"]) if w > 0}
     reproduced = chosen.keys() == mine.keys() and all(abs(chosen[t] - mine[t]) < 1e-9 for t in mine)

@@ -36,7 +36,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from autodl_pool import read_candidates  # noqa: E402
+from autodl_pool import read_candidates, accuracy_of, validated_rows  # noqa: E402
 from bench_autodl_evidence import SUITE, fold_split  # noqa: E402
 
 NEW_LEARNERS = "lightgbm_xt,lightgbm_large,random_forest_entropy,extra_trees_entropy"
@@ -89,12 +89,13 @@ def ensemble_accuracy(candidates, predictions, labels, tests: dict, truth, class
     members = [i for i, c in enumerate(candidates) if c.tag in chosen]
     weights = ensemble_selection([predictions[i] for i in members], labels)
     proba = sum(w * tests[candidates[i].tag] for i, w in zip(members, weights) if w > 0)
-    accuracy = float((np.asarray(classes)[np.argmax(proba, axis=1)].astype(str) == truth).mean())
-    return accuracy, {candidates[i].tag: float(w) for i, w in zip(members, weights) if w > 0}
+    weights_by_tag = {candidates[i].tag: float(w) for i, w in zip(members, weights) if w > 0}
+    return accuracy_of(proba, classes, truth), weights_by_tag
 
 
 def replay_run(run_dir: Path, learners: list[str], repeat: bool, suite: dict) -> dict:
     from autodl.ensemble import Candidate
+    from autodl.search_data import read_search_data
     from autodl.suite_file import read_table
 
     dataset, fold, budget = run_dir.name.rsplit("_", 2)
@@ -104,18 +105,15 @@ def replay_run(run_dir: Path, learners: list[str], repeat: bool, suite: dict) ->
     test = frame.iloc[test_rows]
     X_test, truth = test.drop(columns=["class"]), test["class"].to_numpy()
     candidates, predictions, labels, classes = read_candidates(run_dir)
-    rows = np.sort(np.concatenate([val for _, val in read_splits(run_dir)]))
+    rows = validated_rows(read_search_data(run_dir / "data.pkl")["splits"])   # the rows of `predictions`
     tests = {}
     for c in candidates:
         with open(c.model_path, "rb") as fh:
             tests[c.tag] = test_proba(pickle.load(fh), X_test)
     current, _ = ensemble_accuracy(candidates, predictions, labels, tests, truth, classes)
 
-    def accuracy(proba) -> float:
-        return float((np.asarray(classes)[proba.argmax(axis=1)].astype(str) == truth).mean())
-
-    learner_of = {json.loads(line)["info"]["tag"]: json.loads(line)["learner"]
-                  for line in (run_dir / "traditional.jsonl").read_text().splitlines()}
+    learned = [json.loads(line) for line in (run_dir / "traditional.jsonl").read_text().splitlines()]
+    learner_of = {record["info"]["tag"]: record["learner"] for record in learned}
     alone, tags = {}, {}
     with tempfile.TemporaryDirectory(prefix="replay_") as scratch:
         scratch = Path(scratch)
@@ -129,11 +127,11 @@ def replay_run(run_dir: Path, learners: list[str], repeat: bool, suite: dict) ->
                 val = (predictions[i] + val[rows]) / 2
                 loss = float((val.argmax(axis=1) != labels).mean())
                 entropy = float(-np.log(np.clip(val[np.arange(len(labels)), labels], 1e-12, 1)).mean())
-                once = accuracy(tests[c.tag])
+                once = accuracy_of(tests[c.tag], classes, truth)
                 tests[c.tag] = (tests[c.tag] + test_proba(models, X_test)) / 2   # equal numbers of fold models
                 candidates[i] = dataclasses.replace(c, loss=loss, cross_entropy=entropy)
                 predictions[i] = val
-                alone[name] = {"val_loss": loss, "test": accuracy(tests[c.tag]), "test_once": once}
+                alone[name] = {"val_loss": loss, "test": accuracy_of(tests[c.tag], classes, truth), "test_once": once}
                 tags[name] = c.tag
         else:
             for name in learners:
@@ -142,7 +140,7 @@ def replay_run(run_dir: Path, learners: list[str], repeat: bool, suite: dict) ->
                 candidates.append(new)
                 predictions.append(val[rows])
                 tests[new.tag] = test_proba(models, X_test)
-                alone[name] = {"val_loss": loss, "test": accuracy(tests[new.tag])}
+                alone[name] = {"val_loss": loss, "test": accuracy_of(tests[new.tag], classes, truth)}
                 tags[name] = new.tag
     order = sorted(range(len(candidates)), key=lambda i: candidates[i].rank_key())
     changed, weights = ensemble_accuracy([candidates[i] for i in order], [predictions[i] for i in order], labels,
@@ -150,12 +148,6 @@ def replay_run(run_dir: Path, learners: list[str], repeat: bool, suite: dict) ->
     return {"dataset": dataset, "fold": int(fold), "budget": int(budget.rstrip("s")), "current": current,
             "changed": changed, "learners": alone,
             "weights": {name: weights.get(tag, 0.0) for name, tag in tags.items()}}
-
-
-def read_splits(run_dir: Path):
-    from autodl.search_data import read_search_data
-
-    return read_search_data(run_dir / "data.pkl")["splits"]
 
 
 def summary(records: list[dict]) -> None:
