@@ -2,6 +2,9 @@
 from __future__ import annotations
 
 import math
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -131,6 +134,10 @@ def test_cd_diagram_places_average_ranks_and_joins_insignificant_groups(tmp_path
     svg = (tmp_path / name).read_text()
     assert "16 datasets, 1 seed(s)" in svg and "CD = 0.83" in svg
     assert (tmp_path / "cd_diagram.png").stat().st_size > 0
+    again = tmp_path / "again"
+    again.mkdir()
+    plots.cd_diagram(ranks, pvalues, cd, "16 datasets, 1 seed(s)", again)
+    assert (again / name).read_bytes() == svg.encode(), "the same figure must give the same SVG (no date, fixed ids)"
 
 
 def test_trajectories_are_read_robustly_and_averaged_as_step_functions(tmp_path):
@@ -154,3 +161,30 @@ def test_trajectories_are_read_robustly_and_averaged_as_step_functions(tmp_path)
     assert curve["hi"].tolist() == pytest.approx([0.5, 0.6, 0.7, 0.7])
     assert curve["runs"].tolist() == [1, 2, 2, 2]
     assert average_curve(inc, "test", np.array([0.0, 2, 4]))["mean"].tolist() == pytest.approx([0.55, 0.55])
+
+
+_DRAW_CD = """
+import sys
+from pathlib import Path
+import pandas as pd
+from benchmark.report import plots, stats
+scores = pd.DataFrame({"A": [.9, .7, .6, .8] * 4, "B": [.8, .7, .9, .6] * 4, "constantpredictor": [.5, .5, .5, .6] * 4})
+plots.cd_diagram(stats.average_ranks(scores), stats.nemenyi_pvalues(scores), stats.nemenyi_cd(3, 16), "16 datasets",
+                 Path(sys.argv[1]))
+"""
+
+
+def test_a_redrawn_cd_diagram_is_the_same_file_in_every_process(tmp_path):
+    """scikit-posthocs draws a crossbar's points in the order of a Python set, which changes with
+    PYTHONHASHSEED; two processes whose hash seeds order {A, B} differently must still write the same SVG."""
+    def run(code, seed, *args):
+        env = {**os.environ, "PYTHONHASHSEED": str(seed)}
+        return subprocess.run([sys.executable, "-c", code, *args], env=env, capture_output=True, text=True,
+                              check=True, cwd=Path(__file__).parents[1]).stdout
+    order = {seed: run('print(list({"A", "B"}))', seed) for seed in range(16)}
+    seeds = [0, next(seed for seed in order if order[seed] != order[0])]
+    for seed in seeds:
+        (tmp_path / str(seed)).mkdir()
+        run(_DRAW_CD, seed, str(tmp_path / str(seed)))
+    first, second = (tmp_path / str(seed) / "cd_diagram.svg" for seed in seeds)
+    assert first.read_bytes() == second.read_bytes()

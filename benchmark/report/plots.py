@@ -7,6 +7,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 matplotlib.rcParams["svg.fonttype"] = "none"   # text stays text in the SVG: smaller, searchable
+matplotlib.rcParams["svg.hashsalt"] = "automl-bench"   # fixed element ids (with no date, see save)
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
@@ -21,7 +22,8 @@ def save(fig, out_dir: Path, stem: str, tight: bool = False) -> str:
     ``tight`` crops to what was drawn (for text outside the axes); it costs a second drawing pass,
     so figures that can use a constrained layout do."""
     for fmt in FORMATS:
-        fig.savefig(Path(out_dir) / f"{stem}.{fmt}", bbox_inches="tight" if tight else None, dpi=150)
+        fig.savefig(Path(out_dir) / f"{stem}.{fmt}", bbox_inches="tight" if tight else None, dpi=150,
+                    metadata={"Date": None} if fmt == "svg" else None)   # no timestamp: redrawn figures diff clean
     plt.close(fig)
     return f"{stem}.svg"
 
@@ -44,7 +46,9 @@ def cd_diagram(ranks: pd.Series, pvalues: pd.DataFrame, cd: float, caption: str,
         name = next(fw for fw in ranks.index if text.startswith(f"{fw} (") or text.endswith(f") {fw}"))
         placed["ranks"][name] = float(marker.get_offsets()[0][0])
     for bar in drawn["crossbars"]:
-        xs = bar[0].get_xdata() if isinstance(bar, list) else bar.get_xdata()
+        line = bar[0] if isinstance(bar, list) else bar
+        xs, ys = line.get_data()
+        line.set_data(sorted(xs), ys)   # drawn from a set, in hash order: sorted, the file is the same every run
         placed["crossbars"].append((float(min(xs)), float(max(xs))))
     # The CD bar, drawn here clear of the tick labels (scikit-posthocs puts it on top of them).
     start = float(ranks.min())
