@@ -39,13 +39,3 @@ def gradient_stats(model: nn.Module) -> dict:
         for k, v in _summary(_grads(layer.parameters())).items():
             stats[f"Train/layer_wise_gradient_{k}_layer_{i}"] = v
     return stats
-
-
-def classification_metrics(proba: np.ndarray, y: np.ndarray) -> tuple[float, float, float]:
-    """(accuracy, balanced accuracy, cross-entropy) of class probabilities against integer labels."""
-    pred = proba.argmax(axis=1)
-    accuracy = float((pred == y).mean())
-    recalls = [float((pred[y == c] == c).mean()) for c in np.unique(y)]
-    eps = 1e-12
-    cross_entropy = float(-np.log(np.clip(proba[np.arange(len(y)), y], eps, 1.0)).mean())
-    return accuracy, float(np.mean(recalls)), cross_entropy

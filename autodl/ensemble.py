@@ -27,16 +27,17 @@ from pathlib import Path
 
 import numpy as np
 
+from autodl.metrics import EPS, classification_metrics
+
 ENSEMBLE_SIZE = 50
 ENSEMBLE_NBEST = 20
-_EPS = 1e-12
 
 
 def _losses(probas: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(error, cross-entropy) of each of a stack of probability matrices (m, n, k) against labels (n,)."""
     errors = (probas.argmax(axis=2) != labels).mean(axis=1)
     picked = probas[:, np.arange(len(labels)), labels]
-    cross_entropy = -np.log(np.clip(picked, _EPS, 1.0)).mean(axis=1)
+    cross_entropy = -np.log(np.clip(picked, EPS, 1.0)).mean(axis=1)
     return errors, cross_entropy
 
 
@@ -189,8 +190,7 @@ class EnsembleBuilder:
         self.members = [EnsembleMember(c.tag, c.kind, c.name, float(w), c.model_path)
                         for c, w in zip(pool, weights) if w > 0]
         proba = np.tensordot(weights, np.stack(predictions), axes=1)
-        self.val_accuracy = float((proba.argmax(axis=1) == self.labels).mean())
-        cross_entropy = float(-np.log(np.clip(proba[np.arange(len(self.labels)), self.labels], _EPS, 1)).mean())
+        self.val_accuracy, _, cross_entropy = classification_metrics(proba, self.labels)
         record = {"time": time.time() - self.started, "val_loss": 1.0 - self.val_accuracy,
                   "val_accuracy": self.val_accuracy, "val_cross_entropy": cross_entropy,
                   "n_candidates": len(self.candidates),

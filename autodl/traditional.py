@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from autodl.data import TabularData, TabularEncoder, as_frame, resolve_encoding
+from autodl.metrics import classification_metrics
 from autodl.preprocessing import Preprocessor
 
 # every learner; its index is part of the learner's config_id, so new ones are appended
@@ -262,10 +263,9 @@ def train_learner(config: dict, X_train, y_train, X_val, y_val, epochs: int = 1,
     pipeline = TraditionalPipeline(name, classes, encoder, preprocessor, model, seen)
     val_proba = pipeline.predict_proba(X_val)
     y_val_codes = _codes(y_val, classes)
+    accuracy, _, cross_entropy = classification_metrics(val_proba, y_val_codes)
     final = {"rounds": rounds_fitted(name, model) if len(seen) > 1 else None, "train_rows": len(y_codes),
-             "final_val_accuracy": float((val_proba.argmax(axis=1) == y_val_codes).mean()),
-             "final_val_cross_entropy": float(-np.log(np.clip(val_proba[np.arange(len(y_val_codes)), y_val_codes],
-                                                              1e-12, 1)).mean())}
+             "final_val_accuracy": accuracy, "final_val_cross_entropy": cross_entropy}
     return TraditionalResult(val_proba, pipeline, [], final)
 
 

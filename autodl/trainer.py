@@ -34,7 +34,8 @@ import torch._dynamo  # noqa: F401 - optimizers import it lazily (~2 s); paid on
 from torch import nn
 from torch.nn import functional as F
 
-from autodl.curves import classification_metrics, gradient_stats
+from autodl.curves import gradient_stats
+from autodl.metrics import classification_metrics
 from autodl.data import TabularData, TabularEncoder, as_frame, resolve_encoding
 from autodl.networks import TabularNet, build_network
 from autodl.preprocessing import Prepared, Preprocessor

@@ -38,6 +38,7 @@ from pathlib import Path
 import numpy as np
 import psutil
 
+from autodl.metrics import classification_metrics
 from autodl.search_data import read_search_data
 from autodl.settings import EvaluationSettings
 
@@ -111,8 +112,7 @@ def _train_and_save(run_dir: str, data_path: str, settings: EvaluationSettings, 
     evaluated = np.concatenate([v for _, v in data["splits"]])
     proba = val_proba[evaluated]
     labels = np.asarray(data["y_codes"])[evaluated]
-    accuracy = float((proba.argmax(axis=1) == labels).mean())
-    cross_entropy = float(-np.log(np.clip(proba[np.arange(len(labels)), labels], 1e-12, 1)).mean())
+    accuracy, _, cross_entropy = classification_metrics(proba, labels)
     run_dir = Path(run_dir)
     (run_dir / "models").mkdir(exist_ok=True)
     (run_dir / "curves").mkdir(exist_ok=True)

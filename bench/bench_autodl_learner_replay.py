@@ -95,6 +95,7 @@ def ensemble_accuracy(candidates, predictions, labels, tests: dict, truth, class
 
 def replay_run(run_dir: Path, learners: list[str], repeat: bool, suite: dict) -> dict:
     from autodl.ensemble import Candidate
+    from autodl.metrics import classification_metrics
     from autodl.search_data import read_search_data
     from autodl.suite_file import read_table
 
@@ -125,8 +126,8 @@ def replay_run(run_dir: Path, learners: list[str], repeat: bool, suite: dict) ->
                 name = learner_of[c.tag]
                 val, models, _, _ = train_as_search(run_dir, data_path, name, scratch)
                 val = (predictions[i] + val[rows]) / 2
-                loss = float((val.argmax(axis=1) != labels).mean())
-                entropy = float(-np.log(np.clip(val[np.arange(len(labels)), labels], 1e-12, 1)).mean())
+                accuracy, _, entropy = classification_metrics(val, labels)
+                loss = 1.0 - accuracy   # as the search scores a candidate (autodl.worker)
                 once = accuracy_of(tests[c.tag], classes, truth)
                 tests[c.tag] = (tests[c.tag] + test_proba(models, X_test)) / 2   # equal numbers of fold models
                 candidates[i] = dataclasses.replace(c, loss=loss, cross_entropy=entropy)

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 from sklearn.model_selection import train_test_split
 
-from autodl.curves import classification_metrics
+from autodl.metrics import classification_metrics
 from autodl.space import default_config
 from autodl.trainer import lr_schedule, train_pipeline
 from tests.autodl_fixtures import iris_frame, mixed_frame
