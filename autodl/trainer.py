@@ -35,8 +35,8 @@ from torch import nn
 from torch.nn import functional as F
 
 from autodl.curves import gradient_stats
-from autodl.metrics import classification_metrics
 from autodl.data import TabularData, TabularEncoder, as_frame, resolve_encoding
+from autodl.metrics import classification_metrics
 from autodl.networks import TabularNet, build_network
 from autodl.preprocessing import Prepared, Preprocessor
 from autodl.techniques import SWA, Lookahead, Snapshots, lr_schedule, mix, mixup_alpha, mixup_loss
